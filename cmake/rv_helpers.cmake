@@ -1,0 +1,42 @@
+# Helpers that give every target of ours the same flags: C++20, warnings as errors on our code
+# only (dependencies come in through imported targets, hence -isystem), optional sanitizers.
+# Never -march=native: kernels are compiled per ISA and dispatched at run time.
+
+set(RV_WARNINGS -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Wcast-align -Wunused
+                -Woverloaded-virtual -Wnull-dereference -Wdouble-promotion -Wformat=2)
+if(RV_WERROR)
+  list(APPEND RV_WARNINGS -Werror)
+endif()
+
+function(rv_apply_flags target)
+  target_compile_options(${target} PRIVATE ${RV_WARNINGS})
+  target_include_directories(${target} PUBLIC $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}>)
+  if(RV_SANITIZE)
+    target_compile_options(${target} PRIVATE -fsanitize=address,undefined -fno-sanitize-recover=all
+                                             -fno-omit-frame-pointer)
+    target_link_options(${target} PUBLIC -fsanitize=address,undefined -fno-sanitize-recover=all)
+  endif()
+endfunction()
+
+# rv_add_library(name SOURCES ... DEPS ...)
+function(rv_add_library name)
+  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS;PRIVATE_DEPS" ${ARGN})
+  if(NOT ARG_SOURCES)
+    return()  # a layer with no sources yet
+  endif()
+  add_library(${name} STATIC ${ARG_SOURCES})
+  rv_apply_flags(${name})
+  target_link_libraries(${name} PUBLIC ${ARG_DEPS} PRIVATE ${ARG_PRIVATE_DEPS})
+endfunction()
+
+# rv_add_test(name SOURCES ... DEPS ...): one gtest binary, registered with CTest per test case.
+function(rv_add_test name)
+  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS" ${ARGN})
+  add_executable(${name} ${ARG_SOURCES})
+  rv_apply_flags(${name})
+  target_link_libraries(${name} PRIVATE ${ARG_DEPS} GTest::gtest GTest::gtest_main)
+  target_compile_definitions(${name} PRIVATE RV_SOURCE_DIR="${PROJECT_SOURCE_DIR}"
+                                             RV_BINARY_DIR="${PROJECT_BINARY_DIR}")
+  gtest_discover_tests(${name} WORKING_DIRECTORY ${PROJECT_SOURCE_DIR} DISCOVERY_TIMEOUT 60
+                       PROPERTIES ENVIRONMENT "RV_SOURCE_DIR=${PROJECT_SOURCE_DIR}")
+endfunction()

@@ -1,0 +1,56 @@
+// TBB pool and OpenMP thread count. Layer: vision/core.
+#include "vision/core/threading.h"
+
+#include <omp.h>
+#include <sched.h>
+
+#include <algorithm>
+#include <memory>
+#include <mutex>
+#include <tbb/blocked_range.h>
+#include <tbb/global_control.h>
+#include <tbb/parallel_for.h>
+
+namespace rv {
+namespace {
+std::mutex g_mutex;
+std::unique_ptr<tbb::global_control> g_control;
+int g_threads = 0;
+}  // namespace
+
+int available_cpus() {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    if (sched_getaffinity(0, sizeof(set), &set) == 0) return std::max(1, CPU_COUNT(&set));
+    return 1;
+}
+
+int set_num_threads(int n) {
+    std::lock_guard<std::mutex> lock(g_mutex);
+    if (n <= 0) n = available_cpus();
+    g_control.reset();
+    g_control = std::make_unique<tbb::global_control>(tbb::global_control::max_allowed_parallelism,
+                                                      static_cast<size_t>(n));
+    omp_set_num_threads(n);
+    g_threads = n;
+    return n;
+}
+
+int num_threads() {
+    std::lock_guard<std::mutex> lock(g_mutex);
+    return g_threads > 0 ? g_threads : available_cpus();
+}
+
+void parallel_for(int64_t begin, int64_t end, int64_t grain,
+                  const std::function<void(int64_t, int64_t)>& body) {
+    if (end <= begin) return;
+    grain = std::max<int64_t>(1, grain);
+    if (end - begin <= grain) {
+        body(begin, end);
+        return;
+    }
+    tbb::parallel_for(tbb::blocked_range<int64_t>(begin, end, static_cast<size_t>(grain)),
+                      [&](const tbb::blocked_range<int64_t>& r) { body(r.begin(), r.end()); });
+}
+
+}  // namespace rv
