@@ -1,0 +1,121 @@
+"""Bi-WKV: the O(T) recursion against the O(T^2) weight table (spec §2.6).
+
+Run: /usr/bin/python3 -m pytest tools/tests   or   /usr/bin/python3 tools/tests/test_bi_wkv.py
+"""
+import math
+import os
+import sys
+
+import torch
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from rwkv_ref.bi_wkv import bi_wkv_matrix, bi_wkv_recurrent, chunk_len  # noqa: E402
+
+F64 = torch.float64
+
+
+def _rand(gen, shape, lo, hi):
+    return lo + (hi - lo) * torch.rand(*shape, generator=gen, dtype=F64)
+
+
+def test_recurrent_matches_matrix():
+    gen = torch.Generator().manual_seed(1234)
+    B, C = 2, 5
+    for T in (1, 2, 7, 33, 50, 196, 300):
+        for ts in (16, 32, 64):
+            for k_scale in (3.0, 200.0):
+                k = _rand(gen, (B, T, C), -k_scale, k_scale)
+                v = _rand(gen, (B, T, C), -1, 1)
+                w = _rand(gen, (C,), -8, 8) / T
+                u = _rand(gen, (C,), -3, 3) / T
+                yr = bi_wkv_recurrent(w, u, k, v, ts, 1e-6)
+                ym = bi_wkv_matrix(w, u, k, v, ts, 1e-6)
+                assert torch.isfinite(yr).all() and torch.isfinite(ym).all(), (T, ts, k_scale)
+                err = (yr - ym).abs().max().item()
+                assert err <= 1e-10, (T, ts, k_scale, err)
+
+
+def _table_entry(w, u, k, t, j, T, ts):
+    """W_tj from the table of §2.6, written out case by case (scalar floats)."""
+    S = chunk_len(T, ts)
+    t0 = (t // S) * S
+    if j == t:
+        return math.exp(k[t]) * (math.exp(u) + ((1 - math.exp(w)) if t > t0 else 0.0))
+    if j < t0:
+        return math.exp(k[j] - (t - j) * w)
+    if j < t:
+        leak = (1 - math.exp(w)) * math.exp(k[j] + (t - j) * w) if j > t0 else 0.0
+        return math.exp(k[j] - (t - j - 1) * w) + leak
+    return math.exp(k[j] - (j - t) * w)
+
+
+def test_single_entries_one_hot():
+    """With v = one-hot at token j and eps = 0, y_t * denominator_t = W_tj."""
+    gen = torch.Generator().manual_seed(7)
+    for T, ts in ((7, 32), (33, 16), (50, 16), (70, 32)):
+        k = _rand(gen, (1, T, 1), -2, 2)
+        w = _rand(gen, (1,), -4, 4) / T
+        u = _rand(gen, (1,), -2, 2) / T
+        kl = k[0, :, 0].tolist()
+        wv, uv = w.item(), u.item()
+        ones = torch.ones(1, T, 1, dtype=F64)
+        # with v = 1 everywhere, y = den / (den + 0) = 1: recover den from a one-hot over all j
+        den = [sum(_table_entry(wv, uv, kl, t, j, T, ts) for j in range(T)) for t in range(T)]
+        kmax = max(kl)
+        for j in sorted({0, 1, T // 3, T // 2, T - 2, T - 1}):
+            if j < 0 or j >= T:
+                continue
+            v = torch.zeros(1, T, 1, dtype=F64)
+            v[0, j, 0] = 1.0
+            yr = bi_wkv_recurrent(w, u, k, v, ts, 0.0)[0, :, 0]
+            ym = bi_wkv_matrix(w, u, k, v, ts, 0.0)[0, :, 0]
+            for t in range(T):
+                want = _table_entry(wv, uv, kl, t, j, T, ts) / den[t]
+                assert abs(yr[t].item() - want) <= 1e-12 * max(1.0, abs(want)), (T, ts, t, j)
+                assert abs(ym[t].item() - want) <= 1e-12 * max(1.0, abs(want)), (T, ts, t, j)
+        # eps definition: + eps * e^{kmax} on the unshifted denominator
+        yv = bi_wkv_recurrent(w, u, k, ones, ts, 1e-3)[0, :, 0]
+        for t in range(T):
+            want = den[t] / (den[t] + 1e-3 * math.exp(kmax))
+            assert abs(yv[t].item() - want) <= 1e-12, (T, ts, t)
+
+
+def test_paper_formula_when_one_chunk_per_token():
+    """Sanity: with S = 1 (token_split >= T) every past token is in an earlier chunk, so the
+    kernel weights are e^{k_j - |t-j| w} both sides and e^{u + k_t} on the diagonal."""
+    gen = torch.Generator().manual_seed(3)
+    T, C = 9, 3
+    k = _rand(gen, (1, T, C), -1, 1)
+    v = _rand(gen, (1, T, C), -1, 1)
+    w = _rand(gen, (C,), -1, 1)
+    u = _rand(gen, (C,), -1, 1)
+    y = bi_wkv_recurrent(w, u, k, v, 64, 0.0)
+    t_idx = torch.arange(T, dtype=F64)
+    dist = (t_idx.view(T, 1) - t_idx.view(1, T)).abs()
+    for c in range(C):
+        W = torch.exp(k[0, :, c].view(1, T) - dist * w[c])
+        W.diagonal().copy_(torch.exp(u[c] + k[0, :, c]))
+        want = (W @ v[0, :, c]) / W.sum(1)
+        assert (y[0, :, c] - want).abs().max().item() < 1e-13
+
+
+def test_float32_io_and_grad():
+    gen = torch.Generator().manual_seed(5)
+    k = _rand(gen, (2, 49, 4), -3, 3).float().requires_grad_()
+    v = _rand(gen, (2, 49, 4), -1, 1).float()
+    w = (_rand(gen, (4,), -5, 3) / 49).float().requires_grad_()
+    u = (_rand(gen, (4,), -1, 1) / 49).float()
+    y = bi_wkv_matrix(w, u, k, v, 32, 1e-6, dtype=torch.float32)
+    assert y.dtype == torch.float32
+    y.sum().backward()
+    assert torch.isfinite(k.grad).all() and torch.isfinite(w.grad).all()
+    yr = bi_wkv_recurrent(w.detach(), u, k.detach(), v, 32, 1e-6)
+    assert yr.dtype == torch.float32
+    assert (yr - y.detach()).abs().max().item() < 1e-5
+
+
+if __name__ == "__main__":
+    for name, fn in list(globals().items()):
+        if name.startswith("test_") and callable(fn):
+            fn()
+            print("ok", name)
