@@ -1,6 +1,7 @@
-// Image8: an 8-bit (or 16-bit, widened on load) interleaved image, and loading it from disk.
+// Image8: an 8-bit interleaved image (16-bit files are reduced on load), and loading it from disk.
 // Layer: vision/image (depends on vision/core; OpenCV stays inside the .cpp files).
-// PyTorch counterpart: PIL.Image.open(...).convert('RGB' | 'L').
+// PyTorch counterpart: mmcls LoadImageFromFile (mmcv.imread, cv2.IMREAD_COLOR) for RGB, and
+// PIL.Image.open(...).convert('L') for gray.
 #pragma once
 
 #include <cstdint>
@@ -23,10 +24,17 @@ struct Image8 {
     }
 };
 
-// Loads PNG/JPEG/TIFF/WebP/BMP/PGM... through OpenCV and converts to the requested mode the way
-// PIL's convert() does (gray = ITU-R 601-2 luma L = R*299/1000 + G*587/1000 + B*114/1000, PIL's
-// integer rounding; 16-bit scaled to 8-bit; alpha dropped). Throws rv::Error (kNotFound,
-// kCorruptFile or kLimit when the pixel count exceeds max_pixels) naming the file.
+// Loads PNG/JPEG/TIFF/WebP/BMP/PNM... through OpenCV and converts to the requested mode:
+//  - EXIF orientation IS applied (as cv2.imread(IMREAD_COLOR) in mmcls does; PIL.Image.open would not).
+//  - kRgb: gray is replicated, alpha dropped (not composited), B,G,R reordered to R,G,B.
+//  - kGray: PIL's 'L' luma, L = (19595 R + 38470 G + 7471 B + 0x8000) >> 16, on the 8-bit values.
+//  - 16-bit samples keep their high byte (v >> 8): what cv2.IMREAD_COLOR gives for 16-bit PNGs and
+//    what PIL gives for 16-bit RGB PNGs. (PIL clips 16-bit *gray* PNGs to 255 instead; we do not.)
+// The declared size is checked against max_pixels before decoding for PNG, JPEG, BMP, WebP, PNM
+// and TIFF, and after decoding for anything else. Throws rv::Error naming the file: kNotFound
+// (missing), kCorruptFile (empty, undecodable, truncated), kLimit (over max_pixels), kUnsupported
+// (float samples), kIo. A truncated JPEG is an exception to "truncated = error": libjpeg decodes
+// it with the missing rows grey and OpenCV reports no error, exactly what mmcls would feed the model.
 Image8 load_image(const std::string& path, ColorMode mode, int64_t max_pixels = int64_t{1} << 28);
 
 // Writes PNG (lossless) atomically; used by tests and sample generation.
