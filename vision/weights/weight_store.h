@@ -40,6 +40,11 @@ public:
     // given); non-tensor entries are skipped.
     static WeightStore open(const std::string& path, const std::string& wrapper_key = "");
 
+    // Like open(), for checkpoint bytes already in memory; `name` stands for the path in messages.
+    // (Tests and fuzzing feed damaged files through here without touching the disk.)
+    static WeightStore from_bytes(std::vector<uint8_t> bytes, const std::string& name,
+                                  const std::string& wrapper_key = "");
+
     // Builds a store from tensors in memory (tests, converters).
     static WeightStore from_tensors(std::vector<std::pair<std::string, Tensor>> tensors,
                                     std::map<std::string, std::string> metadata = {});
