@@ -39,21 +39,22 @@ inline std::string scratch_dir() {
 // Exact equality, reporting the shape difference or the first differing sample and the count.
 inline ::testing::AssertionResult images_equal(const Image8& got, const Image8& want) {
     if (got.width != want.width || got.height != want.height || got.channels != want.channels) {
-        return ::testing::AssertionFailure() << "shape " << got.width << "x" << got.height << "x" << got.channels
-                                             << " != expected " << want.width << "x" << want.height << "x"
-                                             << want.channels;
+        return ::testing::AssertionFailure()
+               << "shape " << got.width << "x" << got.height << "x" << got.channels << " != expected "
+               << want.width << "x" << want.height << "x" << want.channels;
     }
-    if (got.pixels.size() != want.pixels.size()) return ::testing::AssertionFailure() << "buffer sizes differ";
+    if (got.pixels.size() != want.pixels.size())
+        return ::testing::AssertionFailure() << "buffer sizes differ";
     size_t bad = 0, first = 0;
     for (size_t i = 0; i < got.pixels.size(); ++i) {
         if (got.pixels[i] != want.pixels[i] && bad++ == 0) first = i;
     }
     if (bad == 0) return ::testing::AssertionSuccess();
     const size_t cn = static_cast<size_t>(got.channels), w = static_cast<size_t>(got.width);
-    return ::testing::AssertionFailure() << bad << " samples differ; first at (y=" << first / cn / w
-                                         << ", x=" << (first / cn) % w << ", c=" << first % cn
-                                         << "): " << int{got.pixels[first]} << " != expected "
-                                         << int{want.pixels[first]};
+    return ::testing::AssertionFailure()
+           << bad << " samples differ; first at (y=" << first / cn / w << ", x=" << (first / cn) % w
+           << ", c=" << first % cn << "): " << int{got.pixels[first]} << " != expected "
+           << int{want.pixels[first]};
 }
 
 }  // namespace rv::image::test

@@ -89,7 +89,8 @@ TEST(ImageLoad, ExifOrientationIsAppliedLikeCv2ImreadColor) {
 TEST(ImageLoad, SixteenBitKeepsHighByte) {
     for (const char* name : {"rgb16", "gray16"}) {
         const Image8 want = load_image(fixture(std::string(name) + "_expected.png"), ColorMode::kRgb);
-        EXPECT_TRUE(images_equal(load_image(fixture(std::string(name) + ".png"), ColorMode::kRgb), want)) << name;
+        EXPECT_TRUE(images_equal(load_image(fixture(std::string(name) + ".png"), ColorMode::kRgb), want))
+            << name;
     }
     // gray16 as gray: the high byte, not PIL's clip-to-255 of 16-bit 'I' images.
     const Image8 g = load_image(fixture("gray16.png"), ColorMode::kGray);
@@ -100,7 +101,8 @@ TEST(ImageLoad, SixteenBitKeepsHighByte) {
 TEST(ImageLoad, AlphaAndPaletteLikePilConvertRgb) {
     for (const char* name : {"rgba", "la", "palette"}) {
         const Image8 want = load_image(fixture(std::string(name) + "_expected.png"), ColorMode::kRgb);
-        EXPECT_TRUE(images_equal(load_image(fixture(std::string(name) + ".png"), ColorMode::kRgb), want)) << name;
+        EXPECT_TRUE(images_equal(load_image(fixture(std::string(name) + ".png"), ColorMode::kRgb), want))
+            << name;
     }
 }
 
@@ -114,7 +116,8 @@ TEST(ImageSave, PngRoundTrip) {
     const std::string dir = test::scratch_dir();
     for (ColorMode mode : {ColorMode::kRgb, ColorMode::kGray}) {
         const Image8 img = load_image(fixture("rgb_src.png"), mode);
-        const std::string out = dir + (mode == ColorMode::kRgb ? "/roundtrip_rgb.png" : "/roundtrip_gray.png");
+        const std::string out =
+            dir + (mode == ColorMode::kRgb ? "/roundtrip_rgb.png" : "/roundtrip_gray.png");
         save_png(out, img);
         EXPECT_TRUE(images_equal(load_image(out, mode), img));
     }
@@ -123,8 +126,9 @@ TEST(ImageSave, PngRoundTrip) {
     bad.height = 2;
     bad.channels = 3;
     EXPECT_THROW(save_png(dir + "/bad.png", bad), Error);
-    expect_error([&] { save_png(dir + "/no/such/dir/x.png", load_image(fixture("rgb_src.png"), ColorMode::kRgb)); },
-                 ErrorCode::kIo, "no/such/dir");
+    expect_error(
+        [&] { save_png(dir + "/no/such/dir/x.png", load_image(fixture("rgb_src.png"), ColorMode::kRgb)); },
+        ErrorCode::kIo, "no/such/dir");
 }
 
 // --- failures -------------------------------------------------------------------------------
@@ -152,14 +156,16 @@ TEST(ImageErrors, GarbageIsCorrupt) {
     expect_error([&] { decode_image(garbage, ColorMode::kRgb, "garbage.bin"); }, ErrorCode::kCorruptFile,
                  "garbage.bin");
     const std::vector<uint8_t> text = {'h', 'e', 'l', 'l', 'o'};
-    expect_error([&] { decode_image(text, ColorMode::kGray, "hello.txt"); }, ErrorCode::kCorruptFile, "hello.txt");
+    expect_error([&] { decode_image(text, ColorMode::kGray, "hello.txt"); }, ErrorCode::kCorruptFile,
+                 "hello.txt");
 }
 
 TEST(ImageErrors, TruncatedPngIsCorrupt) {
     const std::vector<uint8_t> full = read_bytes(fixture("rgb_src.png"));
     for (size_t n : {size_t{1}, size_t{8}, size_t{20}, size_t{33}, full.size() / 2, full.size() - 13}) {
         const std::vector<uint8_t> cut(full.begin(), full.begin() + static_cast<std::ptrdiff_t>(n));
-        expect_error([&] { decode_image(cut, ColorMode::kRgb, "cut.png"); }, ErrorCode::kCorruptFile, "cut.png");
+        expect_error([&] { decode_image(cut, ColorMode::kRgb, "cut.png"); }, ErrorCode::kCorruptFile,
+                     "cut.png");
     }
 }
 
@@ -190,7 +196,8 @@ TEST(ImageErrors, CorruptedBytesNeverCrash) {
             for (int k = 0; k < flips; ++k) bytes[rng() % bytes.size()] = static_cast<uint8_t>(rng());
             try {
                 const Image8 img = decode_image(bytes, ColorMode::kRgb, name, int64_t{1} << 20);
-                EXPECT_EQ(img.pixels.size(), static_cast<size_t>(img.width) * static_cast<size_t>(img.height) * 3);
+                EXPECT_EQ(img.pixels.size(),
+                          static_cast<size_t>(img.width) * static_cast<size_t>(img.height) * 3);
             } catch (const Error&) {
             }
         }
@@ -230,7 +237,8 @@ TEST(ImageErrors, MaxPixelsAppliesToRealImages) {
     const std::string path = fixture("rgb_src.png");  // 40 x 30 = 1200 pixels
     EXPECT_NO_THROW(load_image(path, ColorMode::kRgb, 1200));
     expect_error([&] { load_image(path, ColorMode::kRgb, 1199); }, ErrorCode::kLimit, path);
-    expect_error([&] { load_image(fixture("exif6.jpg"), ColorMode::kRgb, 100); }, ErrorCode::kLimit, "exif6.jpg");
+    expect_error([&] { load_image(fixture("exif6.jpg"), ColorMode::kRgb, 100); }, ErrorCode::kLimit,
+                 "exif6.jpg");
 }
 
 // --- header peeking --------------------------------------------------------------------------
@@ -252,10 +260,10 @@ TEST(ImageHeader, ReadsDeclaredSizes) {
     std::vector<uint8_t> bmp(54, 0);
     bmp[0] = 'B';
     bmp[1] = 'M';
-    bmp[14] = 40;                      // BITMAPINFOHEADER
-    bmp[18] = 0x10;                    // width 0x0110 = 272
+    bmp[14] = 40;    // BITMAPINFOHEADER
+    bmp[18] = 0x10;  // width 0x0110 = 272
     bmp[19] = 0x01;
-    bmp[22] = 0xFE;                    // height -2 (top-down)
+    bmp[22] = 0xFE;  // height -2 (top-down)
     for (int i = 23; i < 26; ++i) bmp[static_cast<size_t>(i)] = 0xFF;
     auto b = peek(bmp);
     ASSERT_TRUE(b.has_value());
@@ -281,9 +289,8 @@ TEST(ImageHeader, ReadsDeclaredSizes) {
     EXPECT_EQ(w->height, 3);
 
     // Little-endian TIFF with ImageWidth (SHORT) = 300, ImageLength (LONG) = 70000.
-    std::vector<uint8_t> tif = {'I', 'I', 42, 0, 8, 0, 0, 0, 2, 0,
-                                0, 1, 3, 0, 1, 0, 0, 0, 44, 1, 0, 0,
-                                1, 1, 4, 0, 1, 0, 0, 0, 0x70, 0x11, 1, 0};
+    std::vector<uint8_t> tif = {'I', 'I', 42, 0, 8, 0, 0, 0, 2, 0, 0, 1, 3, 0,    1,    0, 0,
+                                0,   44,  1,  0, 0, 1, 1, 4, 0, 1, 0, 0, 0, 0x70, 0x11, 1, 0};
     auto t = peek(tif);
     ASSERT_TRUE(t.has_value());
     EXPECT_EQ(t->width, 300);

@@ -60,7 +60,8 @@ TEST(Preprocess, MatchesMmclsPipeline) {
         for (size_t i = 0; i < count; ++i) {
             float want;
             std::memcpy(&want, raw.data() + 4 * i, 4);  // little-endian host (x86-64)
-            const double err = std::fabs(static_cast<double>(t[static_cast<int64_t>(i * stride)]) - static_cast<double>(want));
+            const double err = std::fabs(static_cast<double>(t[static_cast<int64_t>(i * stride)]) -
+                                         static_cast<double>(want));
             if (err > max_err) {
                 max_err = err;
                 worst = static_cast<int64_t>(i * stride);
@@ -97,10 +98,10 @@ TEST(Preprocess, CenterCropOffsetsRoundHalfToEven) {
     struct Case {
         int w, h, x1, y1;
     };
-    for (const Case& k : {Case{37, 24, 6, 0},     // (37-24)/2 = 6.5 -> 6
-                          Case{39, 24, 8, 0},     // 7.5 -> 8
-                          Case{24, 27, 0, 2},     // 1.5 -> 2
-                          Case{24, 29, 0, 2},     // 2.5 -> 2
+    for (const Case& k : {Case{37, 24, 6, 0},  // (37-24)/2 = 6.5 -> 6
+                          Case{39, 24, 8, 0},  // 7.5 -> 8
+                          Case{24, 27, 0, 2},  // 1.5 -> 2
+                          Case{24, 29, 0, 2},  // 2.5 -> 2
                           Case{24, 24, 0, 0}}) {
         const Image8 out = resize_and_crop(coordinate_image(k.w, k.h), cfg);
         ASSERT_EQ(out.width, 24);
@@ -182,7 +183,8 @@ TEST(Preprocess, GrayMode) {
 
 TEST(Preprocess, RejectsBadConfig) {
     const Image8 img = coordinate_image(30, 30);
-    for (auto [size, pct] : {std::pair{0, 0.875}, {-5, 0.875}, {224, 0.0}, {224, -1.0}, {224, std::nan("")}}) {
+    for (auto [size, pct] :
+         {std::pair{0, 0.875}, {-5, 0.875}, {224, 0.0}, {224, -1.0}, {224, std::nan("")}}) {
         PreprocessConfig cfg;
         cfg.input_size = size;
         cfg.crop_pct = pct;

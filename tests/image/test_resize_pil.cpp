@@ -60,7 +60,8 @@ TEST(ResizePil, MatchesPillowFixturesExactly) {
 }
 
 TEST(ResizePil, SameSizeIsACopy) {
-    const Image8 img = make_image(5, 4, 3, [](int y, int x, int c) { return static_cast<uint8_t>(y * 50 + x * 7 + c); });
+    const Image8 img =
+        make_image(5, 4, 3, [](int y, int x, int c) { return static_cast<uint8_t>(y * 50 + x * 7 + c); });
     for (Filter f : {Filter::kBicubic, Filter::kBilinear, Filter::kNearest}) {
         EXPECT_TRUE(images_equal(resize_pil(img, 5, 4, f), img));
     }

@@ -13,7 +13,8 @@ namespace rv::image {
 
 // PIL's 'RGB' -> 'L' luma, exactly (integer, rounded).
 inline uint8_t pil_luma(uint8_t r, uint8_t g, uint8_t b) {
-    return static_cast<uint8_t>((uint32_t{r} * 19595u + uint32_t{g} * 38470u + uint32_t{b} * 7471u + 0x8000u) >> 16);
+    return static_cast<uint8_t>(
+        (uint32_t{r} * 19595u + uint32_t{g} * 38470u + uint32_t{b} * 7471u + 0x8000u) >> 16);
 }
 
 // A decoded raster as a codec returns it: interleaved, 8- or 16-bit samples (16-bit in native

@@ -20,7 +20,8 @@ struct Image8 {
     std::vector<uint8_t> pixels;
     uint8_t at(int y, int x, int c) const {
         return pixels[(static_cast<size_t>(y) * static_cast<size_t>(width) + static_cast<size_t>(x)) *
-                          static_cast<size_t>(channels) + static_cast<size_t>(c)];
+                          static_cast<size_t>(channels) +
+                      static_cast<size_t>(c)];
     }
 };
 

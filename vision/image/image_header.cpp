@@ -8,7 +8,7 @@ namespace rv::image {
 namespace {
 
 class Reader {
-public:
+   public:
     Reader(const uint8_t* data, size_t size) : data_(data), size_(size) {}
     bool has(size_t pos, size_t n) const { return pos <= size_ && n <= size_ - pos; }
     uint32_t u8(size_t pos) const { return data_[pos]; }
@@ -22,7 +22,7 @@ public:
     }
     size_t size() const { return size_; }
 
-private:
+   private:
     const uint8_t* data_;
     size_t size_;
 };
@@ -44,12 +44,12 @@ std::optional<HeaderInfo> jpeg(const Reader& r) {
         }
         pos += 2;
         if (marker == 0x01 || (marker >= 0xD0 && marker <= 0xD7)) continue;  // no length field
-        if (marker == 0xD9 || marker == 0xDA) return std::nullopt;            // EOI / SOS before SOF
+        if (marker == 0xD9 || marker == 0xDA) return std::nullopt;           // EOI / SOS before SOF
         if (!r.has(pos, 2)) return std::nullopt;
         const uint32_t len = r.be16(pos);
         if (len < 2) return std::nullopt;
-        const bool sof = marker >= 0xC0 && marker <= 0xCF && marker != 0xC4 && marker != 0xC8 &&
-                         marker != 0xCC;
+        const bool sof =
+            marker >= 0xC0 && marker <= 0xCF && marker != 0xC4 && marker != 0xC8 && marker != 0xCC;
         if (sof) {
             // length(2) precision(1) height(2) width(2)
             if (len < 7 || !r.has(pos, 7)) return std::nullopt;

@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <exception>
 #include <filesystem>
 #include <fstream>
 #include <opencv2/core.hpp>
@@ -93,14 +94,16 @@ Image8 decode_image(const std::vector<uint8_t>& bytes, ColorMode mode, const std
         RV_THROW(ErrorCode::kCorruptFile, "cannot decode image '", name, "': ", msg);
     } catch (const std::bad_alloc&) {
         RV_THROW(ErrorCode::kLimit, "out of memory decoding image '", name, "'");
+    } catch (const std::exception& e) {  // a codec library's own exception type
+        RV_THROW(ErrorCode::kCorruptFile, "cannot decode image '", name, "': ", first_line(e.what()));
     }
     RV_CHECK(!decoded.empty(), ErrorCode::kCorruptFile, "cannot decode image '", name,
              "': not a supported image format, or the data is corrupt or truncated");
     check_pixels(decoded.cols, decoded.rows, max_pixels, name);
 
     const int depth = decoded.depth();
-    RV_CHECK(depth == CV_8U || depth == CV_16U, ErrorCode::kUnsupported, "image '", name,
-             "' has ", (depth == CV_32F || depth == CV_64F) ? "floating-point" : "signed or 32-bit",
+    RV_CHECK(depth == CV_8U || depth == CV_16U, ErrorCode::kUnsupported, "image '", name, "' has ",
+             (depth == CV_32F || depth == CV_64F) ? "floating-point" : "signed or 32-bit",
              " samples; only 8- and 16-bit images are supported");
     RV_CHECK(decoded.channels() >= 1 && decoded.channels() <= 4, ErrorCode::kUnsupported, "image '", name,
              "' has ", decoded.channels(), " channels; 1 to 4 are supported");
@@ -146,7 +149,8 @@ void save_png(const std::string& path, const Image8& img) {
     {
         std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
         RV_CHECK(out.good(), ErrorCode::kIo, "cannot write '", tmp, "': ", std::strerror(errno));
-        out.write(reinterpret_cast<const char*>(encoded.data()), static_cast<std::streamsize>(encoded.size()));
+        out.write(reinterpret_cast<const char*>(encoded.data()),
+                  static_cast<std::streamsize>(encoded.size()));
         out.close();
         if (!out) {
             std::remove(tmp.c_str());

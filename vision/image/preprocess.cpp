@@ -24,8 +24,8 @@ namespace {
 // The size PreprocessConfig resizes the short side to: floor(input_size / crop_pct) (timm's
 // convention; 224 / 0.875 = 256 exactly).
 int resize_target(const PreprocessConfig& cfg) {
-    RV_CHECK(cfg.input_size > 0, ErrorCode::kInvalidArgument,
-             "preprocess: input_size must be positive, got ", cfg.input_size);
+    RV_CHECK(cfg.input_size > 0, ErrorCode::kInvalidArgument, "preprocess: input_size must be positive, got ",
+             cfg.input_size);
     RV_CHECK(std::isfinite(cfg.crop_pct) && cfg.crop_pct > 0.0, ErrorCode::kInvalidArgument,
              "preprocess: crop_pct must be a positive number, got ", cfg.crop_pct);
     const double size = std::floor(cfg.input_size / cfg.crop_pct);
@@ -68,8 +68,9 @@ Image8 crop(const Image8& img, int y0, int y1, int x0, int x1) {
     const size_t row = static_cast<size_t>(out.width) * cn;
     out.pixels.resize(static_cast<size_t>(out.height) * row);
     for (int y = y0; y < y1; ++y) {
-        const uint8_t* src = img.pixels.data() +
-                             (static_cast<size_t>(y) * static_cast<size_t>(img.width) + static_cast<size_t>(x0)) * cn;
+        const uint8_t* src =
+            img.pixels.data() +
+            (static_cast<size_t>(y) * static_cast<size_t>(img.width) + static_cast<size_t>(x0)) * cn;
         std::copy_n(src, row, out.pixels.data() + static_cast<size_t>(y - y0) * row);
     }
     return out;
@@ -109,8 +110,8 @@ Tensor preprocess(const Image8& img, const PreprocessConfig& cfg) {
     std::vector<double> inv_std(cn);
     for (size_t c = 0; c < cn; ++c) {
         RV_CHECK(std::isfinite(cfg.std[c]) && cfg.std[c] != 0.0f && std::isfinite(cfg.mean[c]),
-                 ErrorCode::kInvalidArgument, "preprocess: std must be finite and non-zero and mean finite (channel ",
-                 c, ")");
+                 ErrorCode::kInvalidArgument,
+                 "preprocess: std must be finite and non-zero and mean finite (channel ", c, ")");
         inv_std[c] = 1.0 / static_cast<double>(cfg.std[c]);
     }
 
@@ -119,7 +120,8 @@ Tensor preprocess(const Image8& img, const PreprocessConfig& cfg) {
     float* dst = out.data();
     for (size_t i = 0; i < plane; ++i) {
         for (size_t c = 0; c < cn; ++c) {
-            const float centred = static_cast<float>(net.pixels[i * cn + c]) - cfg.mean[c];  // float32, as cv2
+            const float centred =
+                static_cast<float>(net.pixels[i * cn + c]) - cfg.mean[c];  // float32, as cv2
             dst[c * plane + i] = static_cast<float>(static_cast<double>(centred) * inv_std[c]);
         }
     }

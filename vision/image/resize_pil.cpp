@@ -30,6 +30,7 @@ constexpr int kPrecisionBits = 32 - 8 - 2;
 
 // Limit on the output size so a degenerate aspect ratio cannot ask for gigabytes.
 constexpr int64_t kMaxOutputPixels = int64_t{1} << 28;
+constexpr int kMaxSide = 1 << 28;
 
 double bilinear_filter(double x) {
     x = std::fabs(x);
@@ -189,7 +190,8 @@ Image8 resize_nearest(const Image8& src, int out_width, int out_height) {
     for (int y = 0; y < out_height; ++y) {
         const int sy = ys[static_cast<size_t>(y)];
         if (sy < 0) continue;
-        const uint8_t* in = src.pixels.data() + static_cast<size_t>(sy) * static_cast<size_t>(src.width) * channels;
+        const uint8_t* in =
+            src.pixels.data() + static_cast<size_t>(sy) * static_cast<size_t>(src.width) * channels;
         uint8_t* out = dst.pixels.data() + static_cast<size_t>(y) * static_cast<size_t>(out_width) * channels;
         for (int x = 0; x < out_width; ++x) {
             const int sx = xs[static_cast<size_t>(x)];
@@ -207,8 +209,11 @@ Image8 resize_pil(const Image8& src, int out_width, int out_height, Filter filte
     RV_CHECK(src.width > 0 && src.height > 0 && src.channels > 0 &&
                  src.pixels.size() == static_cast<size_t>(src.width) * static_cast<size_t>(src.height) *
                                           static_cast<size_t>(src.channels),
-             ErrorCode::kInvalidArgument, "resize_pil: source image is empty or inconsistent (",
-             src.width, "x", src.height, "x", src.channels, ", ", src.pixels.size(), " bytes)");
+             ErrorCode::kInvalidArgument, "resize_pil: source image is empty or inconsistent (", src.width,
+             "x", src.height, "x", src.channels, ", ", src.pixels.size(), " bytes)");
+    // Keeps every coordinate expression below (centre + support + 0.5 <= 3 * size) inside int.
+    RV_CHECK(src.width <= kMaxSide && src.height <= kMaxSide, ErrorCode::kLimit, "resize_pil: source side ",
+             std::max(src.width, src.height), " exceeds the limit of ", kMaxSide);
     RV_CHECK(out_width > 0 && out_height > 0, ErrorCode::kInvalidArgument,
              "resize_pil: output size must be positive, got ", out_width, "x", out_height);
     RV_CHECK(int64_t{out_width} * out_height <= kMaxOutputPixels, ErrorCode::kLimit,
@@ -218,8 +223,8 @@ Image8 resize_pil(const Image8& src, int out_width, int out_height, Filter filte
     if (out_width == src.width && out_height == src.height) return src;
     if (filter == Filter::kNearest) return resize_nearest(src, out_width, out_height);
 
-    const FilterDef def = filter == Filter::kBicubic ? FilterDef{bicubic_filter, 2.0}
-                                                     : FilterDef{bilinear_filter, 1.0};
+    const FilterDef def =
+        filter == Filter::kBicubic ? FilterDef{bicubic_filter, 2.0} : FilterDef{bilinear_filter, 1.0};
     const bool need_h = out_width != src.width;
     const bool need_v = out_height != src.height;
 

@@ -13,7 +13,8 @@ namespace rv::image {
 
 enum class Filter { kBicubic, kBilinear, kNearest };
 
-// Throws kInvalidArgument for an empty source or a size < 1, kLimit above 2^28 output pixels.
+// Throws kInvalidArgument for an empty source or a size < 1, kLimit above 2^28 output pixels
+// or a source side above 2^28.
 Image8 resize_pil(const Image8& src, int out_width, int out_height, Filter filter = Filter::kBicubic);
 
 }  // namespace rv::image
