@@ -3,7 +3,7 @@
 # Never -march=native: kernels are compiled per ISA and dispatched at run time.
 
 set(RV_WARNINGS -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Wcast-align -Wunused
-                -Woverloaded-virtual -Wnull-dereference -Wdouble-promotion -Wformat=2)
+                -Woverloaded-virtual -Wdouble-promotion -Wformat=2)
 if(RV_WERROR)
   list(APPEND RV_WARNINGS -Werror)
 endif()

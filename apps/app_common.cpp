@@ -1,0 +1,114 @@
+// Shared helpers of the command-line app. Layer: apps.
+#include "apps/app_common.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <random>
+
+#include "vision/core/error.h"
+
+namespace rv::apps {
+namespace fs = std::filesystem;
+
+bool has_image_extension(const std::string& path) {
+    std::string ext = fs::path(path).extension().string();
+    std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    static const char* const known[] = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp",
+                                        ".pgm", ".ppm", ".pbm", ".pnm", ".jp2", ".jpe"};
+    return std::any_of(std::begin(known), std::end(known), [&](const char* k) { return ext == k; });
+}
+
+std::vector<std::string> collect_images(const std::string& input) {
+    std::error_code ec;
+    const auto st = fs::status(input, ec);
+    RV_CHECK(!ec && fs::exists(st), ErrorCode::kNotFound, "input '", input, "' does not exist");
+    std::vector<std::string> files;
+    if (fs::is_regular_file(st)) {
+        files.push_back(input);
+        return files;
+    }
+    RV_CHECK(fs::is_directory(st), ErrorCode::kInvalidArgument, "input '", input, "' is neither a file nor a folder");
+    fs::recursive_directory_iterator it(input, fs::directory_options::skip_permission_denied, ec), end;
+    RV_CHECK(!ec, ErrorCode::kIo, "cannot read folder '", input, "': ", ec.message());
+    for (; it != end; it.increment(ec)) {
+        if (ec) break;
+        std::error_code fec;
+        if (it->is_regular_file(fec) && has_image_extension(it->path().string())) files.push_back(it->path().string());
+    }
+    RV_CHECK(!ec, ErrorCode::kIo, "error while walking '", input, "': ", ec.message());
+    std::sort(files.begin(), files.end());  // std::string compares bytes: locale-independent
+    return files;
+}
+
+void write_output(const std::string& path, const std::string& content) {
+    if (path == "-" || path.empty()) {
+        std::cout << content << std::flush;
+        return;
+    }
+    const fs::path target(path);
+    const fs::path dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
+    std::error_code ec;
+    RV_CHECK(fs::is_directory(dir, ec), ErrorCode::kNotFound, "output folder '", dir.string(), "' does not exist");
+    std::random_device rd;
+    std::string tmp_name = ".";
+    tmp_name += target.filename().string();
+    tmp_name += ".tmp";
+    tmp_name += std::to_string(getpid());
+    tmp_name += '-';
+    tmp_name += std::to_string(rd());
+    const fs::path tmp = dir / tmp_name;
+    {
+        std::ofstream f(tmp, std::ios::binary);
+        RV_CHECK(f.good(), ErrorCode::kIo, "cannot write '", tmp.string(), "'");
+        f << content;
+        f.flush();
+        if (!f.good()) {
+            fs::remove(tmp, ec);
+            RV_THROW(ErrorCode::kIo, "writing '", tmp.string(), "' failed (disk full?)");
+        }
+    }
+    fs::rename(tmp, target, ec);
+    if (ec) {
+        fs::remove(tmp, ec);
+        RV_THROW(ErrorCode::kIo, "cannot move the result into place at '", path, "'");
+    }
+}
+
+int guarded(const std::function<int()>& body) {
+    try {
+        return body();
+    } catch (const Error& e) {
+        std::cerr << "rwkv-vision: error: " << e.what() << "\n";
+        return e.code() == ErrorCode::kInvalidArgument ? kExitUsage : kExitFatal;
+    } catch (const std::bad_alloc&) {
+        std::cerr << "rwkv-vision: error: out of memory\n";
+    } catch (const std::exception& e) {
+        std::cerr << "rwkv-vision: error: " << e.what() << "\n";
+    }
+    return kExitFatal;
+}
+
+Progress::Progress(size_t total, bool enabled) : total_(total), enabled_(enabled && isatty(STDERR_FILENO)) {}
+
+void Progress::step(const std::string& item) {
+    ++done_;
+    if (!enabled_) return;
+    std::string name = fs::path(item).filename().string();
+    if (name.size() > 40) {
+        name.resize(37);
+        name += "...";
+    }
+    std::fprintf(stderr, "\r[%zu/%zu] %-40s", done_, total_, name.c_str());
+    std::fflush(stderr);
+}
+
+void Progress::finish() {
+    if (enabled_ && done_ > 0) std::fprintf(stderr, "\r%*s\r", 60, "");
+}
+
+}  // namespace rv::apps

@@ -1,0 +1,26 @@
+// VRWKV channel mix: Q-Shift + lerp → σ(R·x_r) ⊙ V·[key_norm](relu(K·x_k)²).
+// Layer: backbone. PyTorch counterpart: VRWKV_ChannelMix in OpenGVLab/Vision-RWKV
+// classification/mmcls_custom/models/backbones/vrwkv.py (keys under `ffn.`). Spec §2.7.
+#pragma once
+
+#include <optional>
+
+#include "backbone/layer_norm.h"
+#include "backbone/param_reader.h"
+#include "vision/ops/linear.h"
+
+namespace rv::backbone {
+
+struct ChannelMix {
+    int64_t dims = 0, hidden = 0;
+    Tensor spatial_mix_k, spatial_mix_r;  // stored [1,1,C]
+    ops::Linear key, receptance, value;   // key [4C,C], receptance [C,C], value [C,4C]
+    std::optional<LayerNorm> key_norm;    // over the hidden width
+
+    void load(const ParamReader& p, int64_t n, int64_t hidden_dims, bool with_key_norm);
+
+    // x, y: [B, H·W, C]; y must not alias x.
+    void forward(const float* x, float* y, int64_t B, int64_t H, int64_t W) const;
+};
+
+}  // namespace rv::backbone

@@ -1,0 +1,31 @@
+// VRWKV spatial mix: Q-Shift + lerp → k, v, r (Linear, no bias) → Bi-WKV(spatial_decay/T,
+// spatial_first/T) → optional key_norm → σ(r) ⊙ · → output Linear.
+// Layer: backbone. PyTorch counterpart: VRWKV_SpatialMix in OpenGVLab/Vision-RWKV
+// classification/mmcls_custom/models/backbones/vrwkv.py (keys under `att.`). Spec §2.5.
+#pragma once
+
+#include <optional>
+
+#include "backbone/layer_norm.h"
+#include "backbone/param_reader.h"
+#include "vision/ops/linear.h"
+#include "vision/ops/ref/bi_wkv_ref.h"
+
+namespace rv::backbone {
+
+struct SpatialMix {
+    int64_t dims = 0;
+    ops::BiWkvParams wkv;
+    Tensor spatial_decay, spatial_first;                // [C]
+    Tensor spatial_mix_k, spatial_mix_v, spatial_mix_r;  // stored [1,1,C]
+    ops::Linear key, value, receptance, output;
+    std::optional<LayerNorm> key_norm;
+
+    // key_norm: whether the checkpoint has it (detected by the caller).
+    void load(const ParamReader& p, int64_t n, bool with_key_norm, const ops::BiWkvParams& params);
+
+    // x, y: [B, H·W, C]; y must not alias x.
+    void forward(const float* x, float* y, int64_t B, int64_t H, int64_t W) const;
+};
+
+}  // namespace rv::backbone

@@ -1,0 +1,107 @@
+// VRWKV backbone forward. Layer: backbone.
+#include "backbone/vrwkv.h"
+
+#include <cmath>
+
+#include "vision/core/error.h"
+#include "vision/core/threading.h"
+#include "vision/ops/ref/patch_ref.h"
+#include "vision/ops/ref/resize_ref.h"
+
+namespace rv::backbone {
+
+CheckpointStructure detect_structure(const weights::WeightStore& store, const std::string& prefix) {
+    const std::string pe = prefix + "patch_embed.projection.weight";
+    RV_CHECK(store.contains(pe), ErrorCode::kNotFound, store.path(), ": no key '", pe,
+             "': this does not look like a Vision-RWKV checkpoint (run `rwkv-vision info` on it to see its keys)");
+    CheckpointStructure s;
+    const Shape& w = store.entry(pe).shape;
+    RV_CHECK(w.size() == 4 && w[2] == w[3], ErrorCode::kShapeMismatch, store.path(), ": ", pe,
+             " has shape ", shape_str(w), ", expected [C, C_in, p, p]");
+    s.embed_dims = static_cast<int>(w[0]);
+    s.in_channels = static_cast<int>(w[1]);
+    s.patch_size = static_cast<int>(w[2]);
+    while (store.contains(prefix + "layers." + std::to_string(s.depth) + ".ln1.weight")) ++s.depth;
+    const std::string fk = prefix + "layers.0.ffn.key.weight";
+    if (store.contains(fk)) s.hidden_dims = static_cast<int>(store.entry(fk).shape.at(0));
+    s.key_norm = store.contains(prefix + "layers.0.att.key_norm.weight");
+    s.layer_scale = store.contains(prefix + "layers.0.gamma1");
+    const std::string pk = prefix + "pos_embed";
+    if (store.contains(pk)) {
+        const Shape& p = store.entry(pk).shape;
+        if (p.size() == 3) {
+            const auto side = static_cast<int>(std::lround(std::sqrt(static_cast<double>(p[1]))));
+            if (static_cast<int64_t>(side) * side == p[1]) s.pos_h = s.pos_w = side;
+        }
+    }
+    return s;
+}
+
+void Vrwkv::load(weights::WeightStore& store, const std::string& prefix, VrwkvConfig& cfg) {
+    const CheckpointStructure s = detect_structure(store, prefix);
+    // What the file has is what runs for the optional parts (spec §2.9: detect key_norm from the file).
+    cfg.key_norm = s.key_norm;
+    if (s.layer_scale && !cfg.init_values) cfg.init_values = 1.0;
+    if (!s.layer_scale) cfg.init_values.reset();
+    cfg.validate();
+    cfg_ = cfg;
+    const int64_t C = cfg.embed_dims, p = cfg.patch_size;
+    ParamReader root(store, prefix);
+
+    ParamReader pe = root.sub("patch_embed").sub("projection");
+    Tensor w = pe.take("weight", {C, cfg.in_channels, p, p});
+    w.reshape({C, cfg.in_channels * p * p});
+    Tensor b = pe.take("bias", {C});
+    patch_proj_.set_weights(w, &b);
+
+    // The stored grid: from the file when it is square (a loader must not trust the model name),
+    // else from img_size.
+    const int64_t L = store.contains(root.key("pos_embed")) ? store.entry(root.key("pos_embed")).shape.at(1) : -1;
+    if (s.pos_h > 0 && s.pos_h * s.pos_w == L) {
+        pos_h_ = s.pos_h;
+        pos_w_ = s.pos_w;
+    } else {
+        pos_h_ = pos_w_ = cfg.pos_grid();
+    }
+    pos_embed_ = root.take("pos_embed", {1, pos_h_ * pos_w_, C});
+
+    layers_.resize(static_cast<size_t>(cfg.depth));
+    for (int i = 0; i < cfg.depth; ++i)
+        layers_[static_cast<size_t>(i)].load(root.sub("layers").sub(std::to_string(i)), i, cfg);
+    ln1_.load(root.sub("ln1"), C);
+}
+
+Tensor Vrwkv::forward(const Tensor& images, int64_t& Hp, int64_t& Wp, const TraceFn& trace) const {
+    RV_CHECK(images.ndim() == 4 && images.dim(1) == cfg_.in_channels, ErrorCode::kShapeMismatch,
+             "model expects images [B, ", cfg_.in_channels, ", H, W], got ", shape_str(images.shape()));
+    const int64_t B = images.dim(0), Cin = images.dim(1), H = images.dim(2), W = images.dim(3);
+    const int64_t p = cfg_.patch_size, C = cfg_.embed_dims;
+    RV_CHECK(H > 0 && W > 0, ErrorCode::kShapeMismatch, "empty image ", shape_str(images.shape()));
+    Hp = ops::ref::patch_grid(H, p);
+    Wp = ops::ref::patch_grid(W, p);
+    const int64_t T = Hp * Wp, K = Cin * p * p;
+
+    Tensor tokens({B, T, C});
+    {
+        Tensor cols({T, K});
+        for (int64_t b = 0; b < B; ++b) {
+            ops::ref::im2col_patches(images.data() + b * Cin * H * W, cols.data(), Cin, H, W, p);
+            patch_proj_.forward(cols.data(), T, tokens.data() + b * T * C);
+        }
+    }
+    Tensor pos({T, C});
+    ops::ref::bicubic_resize(pos_embed_.data(), pos.data(), pos_h_, pos_w_, Hp, Wp, C);
+    for (int64_t b = 0; b < B; ++b) {
+        float* t = tokens.data() + b * T * C;
+        for (int64_t i = 0; i < T * C; ++i) t[i] += pos[i];
+    }
+    if (trace) trace("embed", tokens.data(), tokens.shape());
+    for (size_t i = 0; i < layers_.size(); ++i) {
+        layers_[i].forward(tokens.data(), B, Hp, Wp);
+        if (trace) trace("block." + std::to_string(i), tokens.data(), tokens.shape());
+    }
+    ln1_.forward(tokens.data(), tokens.data(), B * T);
+    return tokens;
+}
+
+}  // namespace rv::backbone

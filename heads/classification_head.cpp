@@ -1,0 +1,68 @@
+// Classification head. Layer: heads.
+#include "heads/classification_head.h"
+
+#include <cmath>
+
+#include "vision/core/error.h"
+
+namespace rv::heads {
+
+Tensor global_average_pool(const Tensor& tokens) {
+    const int64_t B = tokens.dim(0), T = tokens.dim(1), C = tokens.dim(2);
+    Tensor out({B, C});
+    for (int64_t b = 0; b < B; ++b)
+        for (int64_t c = 0; c < C; ++c) {
+            double s = 0.0;
+            for (int64_t t = 0; t < T; ++t) s += static_cast<double>(tokens[(b * T + t) * C + c]);
+            out[b * C + c] = static_cast<float>(s / static_cast<double>(T));
+        }
+    return out;
+}
+
+void ClassificationHead::load(weights::WeightStore& store, const std::string& prefix, backbone::VrwkvConfig& cfg) {
+    const int64_t C = cfg.embed_dims;
+    auto linear = [&](const std::string& name, int64_t in) {
+        const std::string wk = prefix + name + ".weight", bk = prefix + name + ".bias";
+        RV_CHECK(store.contains(wk), ErrorCode::kNotFound, store.path(), ": missing key '", wk, "'");
+        const Shape& ws = store.entry(wk).shape;
+        RV_CHECK(ws.size() == 2 && ws[1] == in, ErrorCode::kShapeMismatch, store.path(), ": key '", wk,
+                 "' has shape ", shape_str(ws), ", expected [N, ", in, "]");
+        Tensor w = store.take(wk, ws);
+        Tensor b = store.take(bk, Shape{ws[0]});
+        ops::Linear l;
+        l.set_weights(w, &b);
+        return l;
+    };
+    if (store.contains(prefix + "fc.weight")) {
+        kind_ = backbone::HeadKind::kLinear;
+        fc_ = linear("fc", C);
+        num_classes_ = fc_.out_features();
+    } else if (store.contains(prefix + "0.weight")) {
+        kind_ = backbone::HeadKind::kMlp;
+        fc0_ = linear("0", C);
+        fc2_ = linear("2", fc0_.out_features());
+        num_classes_ = fc2_.out_features();
+        cfg.head_hidden_dims = static_cast<int>(fc0_.out_features());
+    } else {
+        RV_THROW(ErrorCode::kNotFound, store.path(), ": no classification head (expected '", prefix, "fc.weight' or '",
+                 prefix, "0.weight')");
+    }
+    cfg.head = kind_;
+    cfg.num_classes = static_cast<int>(num_classes_);
+}
+
+Tensor ClassificationHead::forward(const Tensor& features) const {
+    const int64_t B = features.dim(0);
+    Tensor logits({B, num_classes_});
+    if (kind_ == backbone::HeadKind::kLinear) {
+        fc_.forward(features.data(), B, logits.data());
+    } else {
+        Tensor hidden({B, fc0_.out_features()});
+        fc0_.forward(features.data(), B, hidden.data());
+        for (int64_t i = 0; i < hidden.numel(); ++i) hidden[i] = std::tanh(hidden[i]);
+        fc2_.forward(hidden.data(), B, logits.data());
+    }
+    return logits;
+}
+
+}  // namespace rv::heads

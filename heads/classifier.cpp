@@ -1,0 +1,292 @@
+// Classifier loading (config, preprocessing and labels resolution) and forward. Layer: heads.
+#include "heads/classifier.h"
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+
+#include "heads/zoo.h"
+#include "vision/core/error.h"
+
+namespace rv::heads {
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+std::string preprocess_to_json(const image::PreprocessConfig& p) {
+    json j = {{"input_size", p.input_size},
+              {"crop_pct", p.crop_pct},
+              {"resize", p.resize},
+              {"interpolation", p.filter == image::Filter::kBilinear  ? "bilinear"
+                                : p.filter == image::Filter::kNearest ? "nearest"
+                                                                      : "bicubic"},
+              {"color", p.color == image::ColorMode::kGray ? "gray" : "rgb"},
+              {"mean", p.mean},
+              {"std", p.std}};
+    return j.dump();
+}
+
+image::PreprocessConfig preprocess_from_json(const std::string& text, const std::string& source_name) {
+    image::PreprocessConfig p;
+    try {
+        const json j = json::parse(text);
+        static const std::set<std::string> known = {"input_size", "crop_pct", "resize", "interpolation",
+                                                    "color",      "mean",     "std"};
+        for (const auto& [k, v] : j.items())
+            RV_CHECK(known.count(k), ErrorCode::kInvalidArgument, source_name, ": unknown preprocess field '", k, "'");
+        if (j.contains("input_size")) p.input_size = j.at("input_size").get<int>();
+        if (j.contains("crop_pct")) p.crop_pct = j.at("crop_pct").get<double>();
+        if (j.contains("resize")) p.resize = j.at("resize").get<bool>();
+        if (j.contains("interpolation")) {
+            const auto f = j.at("interpolation").get<std::string>();
+            if (f == "bicubic")
+                p.filter = image::Filter::kBicubic;
+            else if (f == "bilinear")
+                p.filter = image::Filter::kBilinear;
+            else if (f == "nearest")
+                p.filter = image::Filter::kNearest;
+            else
+                RV_THROW(ErrorCode::kInvalidArgument, source_name, ": unknown interpolation '", f, "'");
+        }
+        if (j.contains("color")) {
+            const auto c = j.at("color").get<std::string>();
+            RV_CHECK(c == "rgb" || c == "gray", ErrorCode::kInvalidArgument, source_name, ": color must be rgb or gray");
+            p.color = c == "gray" ? image::ColorMode::kGray : image::ColorMode::kRgb;
+        }
+        if (j.contains("mean")) p.mean = j.at("mean").get<std::vector<float>>();
+        if (j.contains("std")) p.std = j.at("std").get<std::vector<float>>();
+    } catch (const json::exception& e) {
+        RV_THROW(ErrorCode::kInvalidArgument, source_name, ": bad preprocess description: ", e.what());
+    }
+    const size_t ch = p.color == image::ColorMode::kGray ? 1 : 3;
+    RV_CHECK(p.mean.size() == ch && p.std.size() == ch, ErrorCode::kInvalidArgument, source_name, ": mean/std need ",
+             ch, " values for color '", p.color == image::ColorMode::kGray ? "gray" : "rgb", "'");
+    for (float s : p.std) RV_CHECK(s > 0.0f, ErrorCode::kInvalidArgument, source_name, ": std values must be positive");
+    RV_CHECK(p.input_size > 0 && p.crop_pct > 0.0 && p.crop_pct <= 1.0, ErrorCode::kInvalidArgument, source_name,
+             ": input_size must be positive and crop_pct in (0, 1]");
+    return p;
+}
+
+static bool looks_like_path(const std::string& model) {
+    return model.find('/') != std::string::npos || model.ends_with(".pth") || model.ends_with(".pt") ||
+           model.ends_with(".safetensors") || model.ends_with(".bin") || fs::exists(model);
+}
+
+std::string resolve_weights_path(const std::string& model) {
+    if (looks_like_path(model)) {
+        RV_CHECK(fs::exists(model), ErrorCode::kNotFound, "model file '", model, "' does not exist");
+        return model;
+    }
+    const ZooEntry* e = find_zoo_entry(model);
+    if (!e) {
+        std::ostringstream known;
+        for (const auto& z : zoo_entries()) known << (known.tellp() > 0 ? ", " : "") << z.id;
+        RV_THROW(ErrorCode::kNotFound, "unknown model '", model, "'; known ids: ", known.str(),
+                 " (or pass a path to a .pth / .safetensors file)");
+    }
+    if (!e->bundled_file.empty()) return (fs::path(data_dir()) / e->bundled_file).string();
+    std::vector<fs::path> dirs;
+    if (const char* env = std::getenv("RWKV_VISION_MODELS"); env && *env) dirs.emplace_back(env);
+    try {
+        dirs.push_back(fs::path(data_dir()) / "models");
+    } catch (const Error&) {
+    }
+    for (const auto& d : dirs)
+        for (const char* ext : {".pth", ".safetensors"})
+            if (fs::exists(d / (model + ext))) return (d / (model + ext)).string();
+    RV_THROW(ErrorCode::kNotFound, "model '", model, "' is an official checkpoint that is not on this machine: get ",
+             model, ".pth from the official Vision-RWKV release and pass its path with -m, or put it in the folder "
+             "named by $RWKV_VISION_MODELS");
+}
+
+namespace {
+
+// The prefix under which the backbone keys live ("backbone.", "module.backbone.", or "").
+std::string find_backbone_prefix(const weights::WeightStore& store) {
+    static const std::string suffix = "patch_embed.projection.weight";
+    std::string best;
+    bool found = false;
+    for (const auto& k : store.keys())
+        if (k.ends_with(suffix)) {
+            const std::string p = k.substr(0, k.size() - suffix.size());
+            if (!found || p.size() < best.size()) best = p;
+            found = true;
+        }
+    RV_CHECK(found, ErrorCode::kNotFound, store.path(), ": no key ending in '", suffix,
+             "': not a Vision-RWKV checkpoint (see `rwkv-vision info ", store.path(), "`)");
+    return best;
+}
+
+std::string head_prefix_for(const std::string& backbone_prefix) {
+    static const std::string b = "backbone.";
+    if (backbone_prefix.ends_with(b)) return backbone_prefix.substr(0, backbone_prefix.size() - b.size()) + "head.";
+    return backbone_prefix + "head.";
+}
+
+// A preset whose width and depth match the file, for checkpoints that come without a config.
+const char* preset_for_structure(const backbone::CheckpointStructure& s) {
+    for (const char* const* n = backbone::vrwkv_preset_names(); *n; ++n) {
+        const auto c = backbone::vrwkv_preset(*n);
+        if (c.embed_dims == s.embed_dims && c.depth == s.depth) return *n;
+    }
+    return nullptr;
+}
+
+std::string read_text_file(const std::string& path) {
+    std::ifstream f(path);
+    RV_CHECK(f.good(), ErrorCode::kNotFound, "cannot open ", path);
+    std::stringstream ss;
+    ss << f.rdbuf();
+    return ss.str();
+}
+
+struct Resolved {
+    ModelDescription desc;
+    std::string path;
+    std::string prefix;
+};
+
+// Decides config, preprocessing and labels, in order of precedence: command-line files, the
+// weights file's own metadata, the zoo entry (by id or file stem), the structure in the file.
+Resolved resolve(const std::string& model, const LoadOptions& opt, const weights::WeightStore& store) {
+    Resolved r;
+    r.path = store.path();
+    r.prefix = find_backbone_prefix(store);
+    const auto& meta = store.metadata();
+    const std::string stem = fs::path(r.path).stem().string();
+    const ZooEntry* zoo = find_zoo_entry(model);
+    if (!zoo) zoo = find_zoo_entry(stem);
+    if (zoo && !zoo->bundled_file.empty()) zoo = nullptr;  // bundled models describe themselves
+    r.desc.id = zoo ? zoo->id : (meta.count("model_id") ? meta.at("model_id") : stem);
+
+    std::optional<image::PreprocessConfig> pre;
+    std::string labels_source;
+    if (!opt.config_path.empty()) {
+        // The --config file: the official constructor's fields, optionally with "preprocess" and
+        // "labels" objects beside them (our extension, split off before the strict model parse).
+        json j;
+        try {
+            j = json::parse(read_text_file(opt.config_path));
+        } catch (const json::exception& e) {
+            RV_THROW(ErrorCode::kInvalidArgument, "config ", opt.config_path, " is not valid JSON: ", e.what());
+        }
+        RV_CHECK(j.is_object(), ErrorCode::kInvalidArgument, "config ", opt.config_path, " must be a JSON object");
+        if (j.contains("preprocess")) {
+            pre = preprocess_from_json(j.at("preprocess").dump(), opt.config_path);
+            j.erase("preprocess");
+        }
+        if (j.contains("labels")) {
+            try {
+                r.desc.labels = j.at("labels").get<std::vector<std::string>>();
+            } catch (const json::exception&) {
+                RV_THROW(ErrorCode::kInvalidArgument, "config ", opt.config_path, ": labels must be a list of strings");
+            }
+            labels_source = opt.config_path;
+            j.erase("labels");
+        }
+        r.desc.config = backbone::config_from_json(j.dump(), opt.config_path);
+    } else if (meta.count("config")) {
+        r.desc.config = backbone::config_from_json(meta.at("config"), r.path + " (metadata)");
+    } else if (zoo) {
+        r.desc.config = zoo->config;
+    } else {
+        const auto s = backbone::detect_structure(store, r.prefix);
+        const char* preset = preset_for_structure(s);
+        RV_CHECK(preset, ErrorCode::kInvalidArgument, "cannot tell the structure of ", r.path, " (embed_dims ",
+                 s.embed_dims, ", depth ", s.depth,
+                 " match no preset): pass --config with the model's settings (see README)");
+        r.desc.config = backbone::vrwkv_preset(preset);
+        r.desc.config.patch_size = s.patch_size;
+        r.desc.config.in_channels = s.in_channels;
+    }
+    if (!pre) {
+        if (meta.count("preprocess"))
+            pre = preprocess_from_json(meta.at("preprocess"), r.path + " (metadata)");
+        else if (zoo)
+            pre = zoo->preprocess;
+        else
+            pre = r.desc.config.img_size >= 384 || r.desc.config.embed_dims == 1024 ? imagenet_preprocess(384, 1.0)
+                                                                                   : imagenet_preprocess(224, 0.875);
+    }
+    r.desc.preprocess = *pre;
+    if (opt.input_size) r.desc.preprocess.input_size = *opt.input_size;
+    if (opt.crop_pct) r.desc.preprocess.crop_pct = *opt.crop_pct;
+    if (opt.no_resize) r.desc.preprocess.resize = false;
+    RV_CHECK(r.desc.preprocess.input_size > 0 && r.desc.preprocess.crop_pct > 0 && r.desc.preprocess.crop_pct <= 1.0,
+             ErrorCode::kInvalidArgument, "--input-size must be positive and --crop-pct in (0, 1]");
+    if (r.desc.config.in_channels == 1) r.desc.preprocess.color = image::ColorMode::kGray;
+
+    if (!opt.labels_path.empty()) {
+        r.desc.labels = read_labels(opt.labels_path);
+        labels_source = opt.labels_path;
+    } else if (labels_source.empty() && meta.count("labels")) {
+        try {
+            r.desc.labels = json::parse(meta.at("labels")).get<std::vector<std::string>>();
+        } catch (const json::exception& e) {
+            RV_THROW(ErrorCode::kCorruptFile, r.path, ": metadata 'labels' is not a JSON list of strings: ", e.what());
+        }
+        labels_source = r.path + " (metadata)";
+    } else if (labels_source.empty() && zoo && !zoo->labels_file.empty()) {
+        labels_source = (fs::path(data_dir()) / zoo->labels_file).string();
+        r.desc.labels = read_labels(labels_source);
+    }
+    return r;
+}
+
+int64_t count_parameters(const weights::WeightStore& store) {
+    int64_t n = 0;
+    for (const auto& k : store.keys()) n += shape_numel(store.entry(k).shape);
+    return n;
+}
+
+}  // namespace
+
+Classifier Classifier::load(const std::string& model, const LoadOptions& options) {
+    const std::string path = resolve_weights_path(model);
+    weights::WeightStore store = weights::WeightStore::open(path, options.wrapper_key);
+    Resolved r = resolve(model, options, store);
+    Classifier c;
+    c.path_ = r.path;
+    c.desc_ = std::move(r.desc);
+    c.backbone_.load(store, r.prefix, c.desc_.config);
+    c.head_.load(store, head_prefix_for(r.prefix), c.desc_.config);
+    store.check_all_used();
+    c.parameters_ = count_parameters(store);
+    const auto n = static_cast<size_t>(c.head_.num_classes());
+    if (c.desc_.labels.empty()) {
+        for (size_t i = 0; i < n; ++i) c.desc_.labels.push_back("class_" + std::to_string(i));
+    }
+    RV_CHECK(c.desc_.labels.size() == n, ErrorCode::kInvalidArgument, "the label list has ", c.desc_.labels.size(),
+             " names but model ", c.path_, " has ", n, " classes; pass a matching --labels file");
+    return c;
+}
+
+Tensor Classifier::forward(const Tensor& images, const backbone::TraceFn& trace) const {
+    int64_t Hp = 0, Wp = 0;
+    const Tensor tokens = backbone_.forward(images, Hp, Wp, trace);
+    const Tensor feat = global_average_pool(tokens);
+    if (trace) trace("feat", feat.data(), feat.shape());
+    return head_.forward(feat);
+}
+
+Tensor Classifier::preprocess(const image::Image8& img) const { return image::preprocess(img, desc_.preprocess); }
+
+void convert_to_safetensors(const std::string& model, const LoadOptions& options, const std::string& out_path) {
+    const Classifier c = Classifier::load(model, options);
+    const weights::WeightStore store = weights::WeightStore::open(c.path_, options.wrapper_key);
+    std::vector<std::pair<std::string, Tensor>> owned;
+    for (const auto& k : store.keys()) owned.emplace_back(k, store.get(k));
+    std::vector<std::pair<std::string, const Tensor*>> refs;
+    for (const auto& [k, t] : owned) refs.emplace_back(k, &t);
+    const std::map<std::string, std::string> meta = {
+        {"format", "rwkv-vision"},
+        {"model_id", c.desc_.id},
+        {"config", backbone::config_to_json(c.desc_.config)},
+        {"preprocess", preprocess_to_json(c.desc_.preprocess)},
+        {"labels", json(c.desc_.labels).dump()},
+    };
+    weights::write_safetensors(out_path, refs, meta);
+}
+
+}  // namespace rv::heads

@@ -1,0 +1,68 @@
+// Reference Bi-WKV (spec §2.6). Layer: vision/ops/ref.
+#include "vision/ops/ref/bi_wkv_ref.h"
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "vision/core/error.h"
+
+namespace rv::ops::ref {
+
+void bi_wkv(const float* decay, const float* first, const float* k, const float* v, float* y, int64_t B,
+            int64_t T, int64_t C, const BiWkvParams& params) {
+    RV_CHECK(params.token_split >= 1, ErrorCode::kInvalidArgument, "token_split must be >= 1, got ",
+             params.token_split);
+    if (T <= 0) return;
+    const int64_t chunk = (T + params.token_split - 1) / params.token_split;  // S = ceil(T / TS)
+    // P/Pd: past prefix sums (weight of j < t is e^{k_j - (t-1-j)w}); Q/Qd: future suffix sums
+    // (weight of j > t is e^{k_j - (j-t)w}); all relative to e^{kmax}.
+    std::vector<double> P(static_cast<size_t>(T + 1)), Pd(P.size()), Q(static_cast<size_t>(T)), Qd(Q.size());
+    std::vector<double> ek(static_cast<size_t>(T)), vv(static_cast<size_t>(T));
+    const float Tf = static_cast<float>(T);
+    for (int64_t b = 0; b < B; ++b) {
+        for (int64_t c = 0; c < C; ++c) {
+            const double w = static_cast<double>(decay[c] / Tf);
+            const double u = static_cast<double>(first[c] / Tf);
+            const double E = std::exp(w), Ei = std::exp(-w), eu = std::exp(u);
+            double kmax = -INFINITY;
+            for (int64_t t = 0; t < T; ++t) kmax = std::max(kmax, static_cast<double>(k[(b * T + t) * C + c]));
+            for (int64_t t = 0; t < T; ++t) {
+                const auto i = static_cast<size_t>(t);
+                ek[i] = std::exp(static_cast<double>(k[(b * T + t) * C + c]) - kmax);
+                vv[i] = static_cast<double>(v[(b * T + t) * C + c]);
+            }
+            P[0] = Pd[0] = 0.0;
+            for (size_t t = 0; t < static_cast<size_t>(T); ++t) {
+                P[t + 1] = Ei * P[t] + ek[t] * vv[t];
+                Pd[t + 1] = Ei * Pd[t] + ek[t];
+            }
+            Q[static_cast<size_t>(T - 1)] = Qd[static_cast<size_t>(T - 1)] = 0.0;
+            for (int64_t t = T - 2; t >= 0; --t) {
+                const auto i = static_cast<size_t>(t);
+                Q[i] = Ei * (Q[i + 1] + ek[i + 1] * vv[i + 1]);
+                Qd[i] = Ei * (Qd[i + 1] + ek[i + 1]);
+            }
+            for (int64_t t0 = 0; t0 < T; t0 += chunk) {
+                const auto s0 = static_cast<size_t>(t0);
+                double A = Ei * P[s0], Ad = Ei * Pd[s0], F = Q[s0], Fd = Qd[s0];
+                const int64_t t1 = std::min(t0 + chunk, T);
+                for (int64_t t = t0; t < t1; ++t) {
+                    const auto i = static_cast<size_t>(t);
+                    const double e = eu * ek[i];
+                    const double num = A + F + e * vv[i];
+                    const double den = Ad + Fd + e + static_cast<double>(params.eps);
+                    y[(b * T + t) * C + c] = static_cast<float>(num / den);
+                    A = Ei * A + ek[i] * vv[i];
+                    Ad = Ei * Ad + ek[i];
+                    if (t + 1 < T) {
+                        F = E * (F - ek[i + 1] * vv[i + 1]);
+                        Fd = E * (Fd - ek[i + 1]);
+                    }
+                }
+            }
+        }
+    }
+}
+
+}  // namespace rv::ops::ref
