@@ -245,8 +245,12 @@ Value* Machine::resolve_global(const std::string& module, const std::string& nam
             }
         }
     }
+    // Protocols 0-2 spell Python 3 modules the Python 2 way (pickle's fix_imports mapping).
+    std::string py3 = full;
+    if (module == "__builtin__") py3 = "builtins." + name;
+    else if (module == "copy_reg") py3 = "copyreg." + name;
     for (std::string_view inert : kInertGlobals) {
-        if (full == inert) {
+        if (py3 == inert) {
             v->global = GlobalId::kInert;
             return v;
         }
@@ -319,7 +323,12 @@ Value* Machine::rebuild_tensor(const Value& args) {
         t.strides.push_back(st.i);
     }
     const StorageRef& s = out_->storages[t.storage];
-    const int64_t numel = shape_numel(t.shape);  // throws kLimit on absurd shapes
+    int64_t numel = 0;
+    try {
+        numel = shape_numel(t.shape);  // throws kLimit on absurd shapes
+    } catch (const Error& e) {
+        RV_THROW(e.code(), src_, ": ", e.what());
+    }
     // The last element addressed must lie inside the storage (computed without overflow).
     uint64_t last = t.offset;
     if (numel > 0) {

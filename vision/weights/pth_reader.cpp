@@ -106,6 +106,15 @@ PthContents read_pth(const uint8_t* data, size_t size, const std::string& path, 
         RV_CHECK(order == "little", ErrorCode::kUnsupported, "'", path, "' stores tensors in '", order,
                  "' byte order; only little-endian checkpoints are supported");
     }
+    if (const ZipEntry* ver = zip.find(prefix + "version")) {
+        // torch writes the archive format version ("3\n"); a readable small number is all we need.
+        std::unique_ptr<uint8_t[]> tmp;
+        std::span<const uint8_t> v = zip.read(*ver, tmp, true);
+        bool digits = !v.empty() && v.size() <= 16;
+        for (size_t i = 0; digits && i < v.size(); ++i)
+            digits = (v[i] >= '0' && v[i] <= '9') || (i + 1 == v.size() && v[i] == '\n');
+        RV_CHECK(digits, ErrorCode::kCorruptFile, "'", path, "': the archive's version record is not a number");
+    }
     RV_CHECK(pkl->size <= kMaxPickleBytes, ErrorCode::kLimit, "'", path, "': ", pkl->name, " has ", pkl->size,
              " bytes, more than the limit of ", kMaxPickleBytes);
 

@@ -148,7 +148,12 @@ SafetensorsContents read_safetensors(const uint8_t* data, size_t size, const std
             e.shape.push_back(static_cast<int64_t>(d.get<uint64_t>()));
         }
         if (e.shape.size() > 64) bad_entry(path, key, "more than 64 dimensions");
-        const uint64_t numel = static_cast<uint64_t>(shape_numel(e.shape));  // kLimit on absurd shapes
+        uint64_t numel = 0;
+        try {
+            numel = static_cast<uint64_t>(shape_numel(e.shape));  // kLimit on absurd shapes
+        } catch (const Error& err) {
+            RV_THROW(err.code(), "'", path, "': tensor '", key, "': ", err.what());
+        }
         const uint64_t begin = (*of)[0].get<uint64_t>(), end = (*of)[1].get<uint64_t>();
         RV_CHECK(begin <= end && end <= buffer_size, ErrorCode::kCorruptFile, "'", path, "': tensor '", key,
                  "' has data_offsets [", begin, ", ", end, "] outside the ", buffer_size, "-byte data buffer");
