@@ -80,7 +80,7 @@ VrwkvConfig config_from_json(const std::string& json_text, const std::string& so
                      "' is not supported (only 'vrwkv')");
         }
         auto get_int = [&](const char* k, int& out) {
-            if (j.contains(k)) out = j.at(k).get<int>();
+            if (j.contains(k) && !j.at(k).is_null()) out = j.at(k).get<int>();
         };
         auto get_bool = [&](const char* k, bool& out) {
             if (j.contains(k)) out = j.at(k).get<bool>();

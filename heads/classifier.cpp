@@ -144,7 +144,6 @@ std::string read_text_file(const std::string& path) {
 struct Resolved {
     ModelDescription desc;
     std::string path;
-    std::string prefix;
 };
 
 // Decides config, preprocessing and labels, in order of precedence: command-line files, the
@@ -152,7 +151,7 @@ struct Resolved {
 Resolved resolve(const std::string& model, const LoadOptions& opt, const weights::WeightStore& store) {
     Resolved r;
     r.path = store.path();
-    r.prefix = find_backbone_prefix(store);
+    const std::string prefix = find_backbone_prefix(store);
     const auto& meta = store.metadata();
     const std::string stem = fs::path(r.path).stem().string();
     const ZooEntry* zoo = find_zoo_entry(model);
@@ -191,7 +190,7 @@ Resolved resolve(const std::string& model, const LoadOptions& opt, const weights
     } else if (zoo) {
         r.desc.config = zoo->config;
     } else {
-        const auto s = backbone::detect_structure(store, r.prefix);
+        const auto s = backbone::detect_structure(store, prefix);
         const char* preset = preset_for_structure(s);
         RV_CHECK(preset, ErrorCode::kInvalidArgument, "cannot tell the structure of ", r.path, " (embed_dims ",
                  s.embed_dims, ", depth ", s.depth,
@@ -246,11 +245,16 @@ Classifier Classifier::load(const std::string& model, const LoadOptions& options
     const std::string path = resolve_weights_path(model);
     weights::WeightStore store = weights::WeightStore::open(path, options.wrapper_key);
     Resolved r = resolve(model, options, store);
+    return from_store(store, std::move(r.desc));
+}
+
+Classifier Classifier::from_store(weights::WeightStore& store, ModelDescription desc) {
+    const std::string prefix = find_backbone_prefix(store);
     Classifier c;
-    c.path_ = r.path;
-    c.desc_ = std::move(r.desc);
-    c.backbone_.load(store, r.prefix, c.desc_.config);
-    c.head_.load(store, head_prefix_for(r.prefix), c.desc_.config);
+    c.path_ = store.path();
+    c.desc_ = std::move(desc);
+    c.backbone_.load(store, prefix, c.desc_.config);
+    c.head_.load(store, head_prefix_for(prefix), c.desc_.config);
     store.check_all_used();
     c.parameters_ = count_parameters(store);
     const auto n = static_cast<size_t>(c.head_.num_classes());

@@ -38,6 +38,10 @@ public:
     // mis-shaped keys fail with the file, the key and both shapes.
     static Classifier load(const std::string& model, const LoadOptions& options = {});
 
+    // Builds from tensors already in a store (tests with generated weights). The store's keys use
+    // the mmcls layout (backbone.*, head.*). desc.labels may be empty (class_<i> names are made).
+    static Classifier from_store(weights::WeightStore& store, ModelDescription desc);
+
     // images [B, C_in, H, W] normalised -> logits [B, num_classes].
     Tensor forward(const Tensor& images, const backbone::TraceFn& trace = {}) const;
 
