@@ -25,6 +25,14 @@ using test::wt::to_bytes;
 using test::wt::torch_zip;
 
 constexpr int kLoaded = -1;
+
+// Sanitizer and debug builds run the exhaustive loops ~40x slower; they test every 6th position
+// (a different subset per fixture) to keep the suite within seconds. Release tests every byte.
+#if defined(__SANITIZE_ADDRESS__) || !defined(NDEBUG)
+constexpr size_t kStride = 6;
+#else
+constexpr size_t kStride = 1;
+#endif
 int code(ErrorCode c) { return static_cast<int>(c); }
 
 const std::vector<std::string> kGoodFixtures = {
@@ -93,7 +101,7 @@ TEST(Corrupt, ByteFlipsNeverCrash) {
                 if (e.method == 8 || e.name.ends_with("/data.pkl"))
                     for (uint64_t k = 0; k < e.compressed_size; ++k) must_fail[e.data_offset + k] = true;
         }
-        for (size_t i = 0; i < full.size(); ++i) {
+        for (size_t i = name.size() % kStride; i < full.size(); i += kStride) {
             Bytes b = full;
             b[i] ^= 0xFF;
             const int c = open_code(b, name);
@@ -103,8 +111,8 @@ TEST(Corrupt, ByteFlipsNeverCrash) {
             (c == kLoaded ? loaded : refused)++;
         }
     }
-    EXPECT_GT(refused, 1000u);
-    EXPECT_GT(loaded, 1000u);  // flips inside tensor data or padding are legitimately invisible
+    EXPECT_GT(refused, 1000u / kStride);
+    EXPECT_GT(loaded, 1000u / kStride);  // flips inside tensor data or padding are legitimately invisible
 }
 
 // Rebuilds each fixture's archive around a mutated data.pkl (with a valid CRC), so damage reaches
@@ -125,7 +133,7 @@ TEST(Corrupt, PickleMutationsNeverCrash) {
         }
         const Bytes pkl = files[pkl_index].data;
         ASSERT_EQ(open_code(make_zip(files), name), kLoaded) << name;
-        for (size_t i = 0; i < pkl.size(); ++i) {
+        for (size_t i = name.size() % kStride; i < pkl.size(); i += kStride) {
             for (int m = 0; m < 3; ++m) {
                 Bytes p = pkl;
                 if (m == 0) p[i] ^= 0xFF;
@@ -141,7 +149,7 @@ TEST(Corrupt, PickleMutationsNeverCrash) {
             }
         }
     }
-    EXPECT_GT(cases, 20000u);
+    EXPECT_GT(cases, 20000u / kStride);
     EXPECT_GT(loaded, 0u);
 }
 
