@@ -36,8 +36,8 @@ constexpr size_t kStride = 1;
 int code(ErrorCode c) { return static_cast<int>(c); }
 
 const std::vector<std::string> kGoodFixtures = {
-    "bare.pth", "bare_p4.pth", "mmcls.pth", "mmcls_p4.pth", "internimage.pth", "ema_both.pth",
-    "ema_only.pth", "dtypes.pth", "views.pth", "deflated.pth", "mixed.safetensors"};
+    "bare.pth",     "bare_p4.pth", "mmcls.pth", "mmcls_p4.pth", "internimage.pth",  "ema_both.pth",
+    "ema_only.pth", "dtypes.pth",  "views.pth", "deflated.pth", "mixed.safetensors"};
 
 void put32(Bytes& b, size_t at, uint32_t v) {
     for (int k = 0; k < 4; ++k) b[at + static_cast<size_t>(k)] = static_cast<uint8_t>(v >> (8 * k));
@@ -58,14 +58,17 @@ std::vector<size_t> find_sig(const Bytes& b, uint32_t sig) {
 }
 
 // A valid one-tensor archive: w = arange(6).reshape(2, 3) as float.
-Bytes good_archive() { return torch_zip(one_tensor_pickle("0", 6, 0, {2, 3}, {3, 1}), {{"0", float_storage(6)}}); }
+Bytes good_archive() {
+    return torch_zip(one_tensor_pickle("0", 6, 0, {2, 3}, {3, 1}), {{"0", float_storage(6)}});
+}
 
 TEST(Corrupt, BaselineArchiveLoads) {
     WeightStore s = WeightStore::from_bytes(good_archive(), "good.pth");
     const Tensor w = s.take("w", Shape{2, 3});
     for (int i = 0; i < 6; ++i) EXPECT_EQ(w[i], static_cast<float>(i));
     // Any archive folder name works (torch uses the file stem).
-    Bytes other = torch_zip(one_tensor_pickle("7", 6, 0, {3, 2}, {1, 3}), {{"7", float_storage(6)}}, "my.model-v2");
+    Bytes other =
+        torch_zip(one_tensor_pickle("7", 6, 0, {3, 2}, {1, 3}), {{"7", float_storage(6)}}, "my.model-v2");
     const Tensor t = WeightStore::from_bytes(other, "x.pth").get("w");  // transposed view
     EXPECT_EQ(t[1], 3.0f);
     EXPECT_EQ(t[2], 1.0f);
@@ -136,9 +139,12 @@ TEST(Corrupt, PickleMutationsNeverCrash) {
         for (size_t i = name.size() % kStride; i < pkl.size(); i += kStride) {
             for (int m = 0; m < 3; ++m) {
                 Bytes p = pkl;
-                if (m == 0) p[i] ^= 0xFF;
-                else if (m == 1) p[i] ^= 0x01;
-                else p.resize(i);  // every truncation of the stream
+                if (m == 0)
+                    p[i] ^= 0xFF;
+                else if (m == 1)
+                    p[i] ^= 0x01;
+                else
+                    p.resize(i);  // every truncation of the stream
                 files[pkl_index].data = p;
                 const int c = open_code(make_zip(files), name);
                 if (m == 2) {
@@ -165,11 +171,28 @@ TEST(Corrupt, ZipStructure) {
         ErrorCode expect;
     };
     const std::vector<Case> cases = {
-        {"entry count beyond the directory", [&](Bytes& b) { put16(b, eocd + 8, 0xFFFE); put16(b, eocd + 10, 0xFFFE); }, ErrorCode::kCorruptFile},
-        {"saturated count without zip64", [&](Bytes& b) { put16(b, eocd + 8, 0xFFFF); put16(b, eocd + 10, 0xFFFF); }, ErrorCode::kCorruptFile},
-        {"zero entries", [&](Bytes& b) { put16(b, eocd + 8, 0); put16(b, eocd + 10, 0); }, ErrorCode::kCorruptFile},
-        {"directory offset past the end", [&](Bytes& b) { put32(b, eocd + 16, 0xFFFFFFF0u); }, ErrorCode::kCorruptFile},
-        {"directory size past the end", [&](Bytes& b) { put32(b, eocd + 12, 0x7FFFFFFFu); }, ErrorCode::kCorruptFile},
+        {"entry count beyond the directory",
+         [&](Bytes& b) {
+             put16(b, eocd + 8, 0xFFFE);
+             put16(b, eocd + 10, 0xFFFE);
+         },
+         ErrorCode::kCorruptFile},
+        {"saturated count without zip64",
+         [&](Bytes& b) {
+             put16(b, eocd + 8, 0xFFFF);
+             put16(b, eocd + 10, 0xFFFF);
+         },
+         ErrorCode::kCorruptFile},
+        {"zero entries",
+         [&](Bytes& b) {
+             put16(b, eocd + 8, 0);
+             put16(b, eocd + 10, 0);
+         },
+         ErrorCode::kCorruptFile},
+        {"directory offset past the end", [&](Bytes& b) { put32(b, eocd + 16, 0xFFFFFFF0u); },
+         ErrorCode::kCorruptFile},
+        {"directory size past the end", [&](Bytes& b) { put32(b, eocd + 12, 0x7FFFFFFFu); },
+         ErrorCode::kCorruptFile},
         {"multi-disk", [&](Bytes& b) { put16(b, eocd + 4, 1); }, ErrorCode::kUnsupported},
         {"count mismatch between disks", [&](Bytes& b) { put16(b, eocd + 8, 2); }, ErrorCode::kUnsupported},
         {"comment length past the end", [&](Bytes& b) { put16(b, eocd + 20, 5); }, ErrorCode::kCorruptFile},
@@ -177,19 +200,40 @@ TEST(Corrupt, ZipStructure) {
         {"encrypted flag", [&](Bytes& b) { put16(b, cds[0] + 8, 1); }, ErrorCode::kUnsupported},
         {"AES method", [&](Bytes& b) { put16(b, cds[1] + 10, 99); }, ErrorCode::kUnsupported},
         {"stored sizes differ", [&](Bytes& b) { put32(b, cds[0] + 20, 5); }, ErrorCode::kCorruptFile},
-        {"huge sizes", [&](Bytes& b) { put32(b, cds[1] + 20, 0xFFFFFFF0u); put32(b, cds[1] + 24, 0xFFFFFFF0u); }, ErrorCode::kCorruptFile},
-        {"zip64 sizes without extra field", [&](Bytes& b) { put32(b, cds[1] + 24, 0xFFFFFFFFu); }, ErrorCode::kCorruptFile},
-        {"deflate ratio impossible", [&](Bytes& b) { put16(b, cds[1] + 10, 8); put16(b, locals[1] + 8, 8); put32(b, cds[1] + 24, 0x7FFFFFFFu); }, ErrorCode::kCorruptFile},
-        {"garbage deflate stream", [&](Bytes& b) { put16(b, cds[1] + 10, 8); put16(b, locals[1] + 8, 8); }, ErrorCode::kCorruptFile},
-        {"local offset past the directory", [&](Bytes& b) { put32(b, cds[2] + 42, 0x7FFFFFF0u); }, ErrorCode::kCorruptFile},
-        {"local offset pointing at the wrong header", [&](Bytes& b) { put32(b, cds[2] + 42, static_cast<uint32_t>(locals[1])); }, ErrorCode::kCorruptFile},
-        {"name length past the directory", [&](Bytes& b) { put16(b, cds[2] + 28, 0xFFFF); }, ErrorCode::kCorruptFile},
+        {"huge sizes",
+         [&](Bytes& b) {
+             put32(b, cds[1] + 20, 0xFFFFFFF0u);
+             put32(b, cds[1] + 24, 0xFFFFFFF0u);
+         },
+         ErrorCode::kCorruptFile},
+        {"zip64 sizes without extra field", [&](Bytes& b) { put32(b, cds[1] + 24, 0xFFFFFFFFu); },
+         ErrorCode::kCorruptFile},
+        {"deflate ratio impossible",
+         [&](Bytes& b) {
+             put16(b, cds[1] + 10, 8);
+             put16(b, locals[1] + 8, 8);
+             put32(b, cds[1] + 24, 0x7FFFFFFFu);
+         },
+         ErrorCode::kCorruptFile},
+        {"garbage deflate stream",
+         [&](Bytes& b) {
+             put16(b, cds[1] + 10, 8);
+             put16(b, locals[1] + 8, 8);
+         },
+         ErrorCode::kCorruptFile},
+        {"local offset past the directory", [&](Bytes& b) { put32(b, cds[2] + 42, 0x7FFFFFF0u); },
+         ErrorCode::kCorruptFile},
+        {"local offset pointing at the wrong header",
+         [&](Bytes& b) { put32(b, cds[2] + 42, static_cast<uint32_t>(locals[1])); }, ErrorCode::kCorruptFile},
+        {"name length past the directory", [&](Bytes& b) { put16(b, cds[2] + 28, 0xFFFF); },
+         ErrorCode::kCorruptFile},
         {"disk start", [&](Bytes& b) { put16(b, cds[0] + 34, 3); }, ErrorCode::kUnsupported},
         {"local signature", [&](Bytes& b) { b[locals[1]] = 'X'; }, ErrorCode::kCorruptFile},
         {"local name differs", [&](Bytes& b) { b[locals[1] + 30] ^= 0x20; }, ErrorCode::kCorruptFile},
         {"local method differs", [&](Bytes& b) { put16(b, locals[0] + 8, 8); }, ErrorCode::kCorruptFile},
         {"local encrypted", [&](Bytes& b) { put16(b, locals[0] + 6, 1); }, ErrorCode::kUnsupported},
-        {"local extra length past the data", [&](Bytes& b) { put16(b, locals[2] + 28, 0xFFFF); }, ErrorCode::kCorruptFile},
+        {"local extra length past the data", [&](Bytes& b) { put16(b, locals[2] + 28, 0xFFFF); },
+         ErrorCode::kCorruptFile},
         {"central signature", [&](Bytes& b) { b[cds[1] + 1] = 'Q'; }, ErrorCode::kCorruptFile},
         {"pickle CRC", [&](Bytes& b) { b[locals[0] + 30 + 16] ^= 0x40; }, ErrorCode::kCorruptFile},
         {"first bytes", [&](Bytes& b) { b[2] = 9; }, ErrorCode::kCorruptFile},
@@ -212,30 +256,34 @@ TEST(Corrupt, ArchiveContents) {
             EXPECT_NE(msg.find(needle), std::string::npos) << what << ": " << msg;
         }
     };
-    expect(torch_zip(pkl, {{"0", float_storage(5)}}), ErrorCode::kCorruptFile, "short storage", "needs 24 bytes");
+    expect(torch_zip(pkl, {{"0", float_storage(5)}}), ErrorCode::kCorruptFile, "short storage",
+           "needs 24 bytes");
     expect(torch_zip(pkl, {{"0", float_storage(7)}}), ErrorCode::kCorruptFile, "long storage");
     expect(torch_zip(pkl, {}), ErrorCode::kCorruptFile, "missing storage", "missing");
     expect(torch_zip(one_tensor_pickle("0", 1ll << 40, 0, {2, 3}, {3, 1}), {{"0", float_storage(6)}}),
            ErrorCode::kCorruptFile, "declared numel huge");
-    expect(torch_zip(one_tensor_pickle("0", 6, 1, {2, 3}, {3, 1}), {{"0", float_storage(6)}}), ErrorCode::kCorruptFile,
-           "offset pushes past the storage", "reaches past");
-    expect(torch_zip(one_tensor_pickle("0", 6, 0, {3, 3}, {3, 1}), {{"0", float_storage(6)}}), ErrorCode::kCorruptFile,
-           "shape past the storage");
+    expect(torch_zip(one_tensor_pickle("0", 6, 1, {2, 3}, {3, 1}), {{"0", float_storage(6)}}),
+           ErrorCode::kCorruptFile, "offset pushes past the storage", "reaches past");
+    expect(torch_zip(one_tensor_pickle("0", 6, 0, {3, 3}, {3, 1}), {{"0", float_storage(6)}}),
+           ErrorCode::kCorruptFile, "shape past the storage");
     expect(torch_zip(one_tensor_pickle("0", 6, 0, {2, 3}, {1ll << 62, 1}), {{"0", float_storage(6)}}),
            ErrorCode::kCorruptFile, "stride overflow");
-    expect(torch_zip(one_tensor_pickle("0", 6, 0, {2, -3}, {3, 1}), {{"0", float_storage(6)}}), ErrorCode::kCorruptFile,
-           "negative size");
+    expect(torch_zip(one_tensor_pickle("0", 6, 0, {2, -3}, {3, 1}), {{"0", float_storage(6)}}),
+           ErrorCode::kCorruptFile, "negative size");
     expect(torch_zip(one_tensor_pickle("0", 6, 0, {1ll << 33, 1ll << 33}, {0, 0}), {{"0", float_storage(6)}}),
            ErrorCode::kLimit, "absurd element count");
-    expect(torch_zip(one_tensor_pickle("0", 6, 7, {0}, {1}), {{"0", float_storage(6)}}), ErrorCode::kCorruptFile,
-           "empty tensor past the storage");
+    expect(torch_zip(one_tensor_pickle("0", 6, 7, {0}, {1}), {{"0", float_storage(6)}}),
+           ErrorCode::kCorruptFile, "empty tensor past the storage");
     // An empty tensor may sit at the very end of its storage.
-    EXPECT_EQ(open_code(torch_zip(one_tensor_pickle("0", 6, 6, {0, 3}, {3, 1}), {{"0", float_storage(6)}})), kLoaded);
+    EXPECT_EQ(open_code(torch_zip(one_tensor_pickle("0", 6, 6, {0, 3}, {3, 1}), {{"0", float_storage(6)}})),
+              kLoaded);
     {
         std::vector<int64_t> many(100, 1);
-        expect(torch_zip(one_tensor_pickle("0", 6, 0, many, many), {{"0", float_storage(6)}}), ErrorCode::kLimit, "rank 100");
+        expect(torch_zip(one_tensor_pickle("0", 6, 0, many, many), {{"0", float_storage(6)}}),
+               ErrorCode::kLimit, "rank 100");
     }
-    expect(torch_zip(one_tensor_pickle("0", 6, 0, {2, 3}, {3, 1}, "ComplexFloatStorage"), {{"0", float_storage(12)}}),
+    expect(torch_zip(one_tensor_pickle("0", 6, 0, {2, 3}, {3, 1}, "ComplexFloatStorage"),
+                     {{"0", float_storage(12)}}),
            ErrorCode::kUnsupported, "complex storage", "ComplexFloatStorage");
     expect(torch_zip(one_tensor_pickle("0", 6, 0, {2, 3}, {3, 1}, "EvilStorage"), {{"0", float_storage(6)}}),
            ErrorCode::kUnsupported, "unknown storage type", "torch.EvilStorage");
@@ -246,18 +294,24 @@ TEST(Corrupt, ArchiveContents) {
     p.str("a").tensor("0", 6, 0, {6}, {1});
     p.str("b").tensor("0", 5, 0, {5}, {1});
     p.setitems().stop();
-    expect(torch_zip(p.b, {{"0", float_storage(6)}}), ErrorCode::kCorruptFile, "storage declared twice", "declared twice");
+    expect(torch_zip(p.b, {{"0", float_storage(6)}}), ErrorCode::kCorruptFile, "storage declared twice",
+           "declared twice");
 
     // Record layout problems.
     expect(make_zip({{"data.pkl", to_bytes(pkl)}}), ErrorCode::kCorruptFile, "entry outside a folder");
-    expect(make_zip({{"archive/version", to_bytes("3\n")}}), ErrorCode::kCorruptFile, "no data.pkl", "data.pkl");
-    expect(make_zip({{"archive/data.pkl", to_bytes(pkl)}, {"archive/data.pkl", to_bytes(pkl)}}), ErrorCode::kCorruptFile,
-           "duplicate entries", "two entries");
+    expect(make_zip({{"archive/version", to_bytes("3\n")}}), ErrorCode::kCorruptFile, "no data.pkl",
+           "data.pkl");
+    expect(make_zip({{"archive/data.pkl", to_bytes(pkl)}, {"archive/data.pkl", to_bytes(pkl)}}),
+           ErrorCode::kCorruptFile, "duplicate entries", "two entries");
     expect(make_zip({{"archive/data.pkl", to_bytes(pkl)}, {"archive/constants.pkl", to_bytes(pkl)}}),
            ErrorCode::kUnsupported, "TorchScript", "TorchScript");
-    expect(make_zip({{"archive/data.pkl", to_bytes(pkl)}, {"archive/byteorder", to_bytes("big")}, {"archive/data/0", float_storage(6)}}),
+    expect(make_zip({{"archive/data.pkl", to_bytes(pkl)},
+                     {"archive/byteorder", to_bytes("big")},
+                     {"archive/data/0", float_storage(6)}}),
            ErrorCode::kUnsupported, "big endian", "byte order");
-    Bytes little = make_zip({{"archive/data.pkl", to_bytes(pkl)}, {"archive/byteorder", to_bytes("little")}, {"archive/data/0", float_storage(6)}});
+    Bytes little = make_zip({{"archive/data.pkl", to_bytes(pkl)},
+                             {"archive/byteorder", to_bytes("little")},
+                             {"archive/data/0", float_storage(6)}});
     EXPECT_EQ(open_code(little), kLoaded);
 
     // Top-level objects that are not state dicts.
@@ -273,7 +327,8 @@ TEST(Corrupt, DeflatedSizesAreEnforced) {
     const Bytes full = read_bytes(fixture("deflated.pth"));
     ZipReader zip(full.data(), full.size(), "deflated.pth");
     for (size_t at : find_sig(full, 0x02014b50)) {
-        const uint32_t declared = full[at + 24] | (full[at + 25] << 8) | (full[at + 26] << 16) | (full[at + 27] << 24);
+        const uint32_t declared =
+            full[at + 24] | (full[at + 25] << 8) | (full[at + 26] << 16) | (full[at + 27] << 24);
         for (uint32_t wrong : {declared + 1, declared - 1, declared * 2 + 100}) {
             Bytes b = full;
             put32(b, at + 24, wrong);
@@ -311,27 +366,50 @@ TEST(Corrupt, SafetensorsHeaders) {
         {"not an object", st("[1,2,3]  "), ErrorCode::kCorruptFile},
         {"invalid JSON", st(R"({"a":{"dtype":"F32",)"), ErrorCode::kCorruptFile},
         {"deep nesting", st(deep), ErrorCode::kCorruptFile},
-        {"unknown dtype", st(R"({"a":{"dtype":"F33","shape":[2],"data_offsets":[0,8]}})", eight), ErrorCode::kCorruptFile},
-        {"unsupported dtype", st(R"({"a":{"dtype":"F8_E4M3","shape":[8],"data_offsets":[0,8]}})", eight), ErrorCode::kUnsupported},
-        {"negative dim", st(R"({"a":{"dtype":"F32","shape":[-2],"data_offsets":[0,8]}})", eight), ErrorCode::kCorruptFile},
-        {"fractional dim", st(R"({"a":{"dtype":"F32","shape":[2.0],"data_offsets":[0,8]}})", eight), ErrorCode::kCorruptFile},
-        {"huge shape", st(R"({"a":{"dtype":"F32","shape":[4294967296,4294967296],"data_offsets":[0,8]}})", eight), ErrorCode::kLimit},
-        {"dim beyond int64", st(R"({"a":{"dtype":"F32","shape":[18446744073709551615],"data_offsets":[0,8]}})", eight), ErrorCode::kCorruptFile},
-        {"reversed offsets", st(R"({"a":{"dtype":"F32","shape":[0],"data_offsets":[8,0]}})", eight), ErrorCode::kCorruptFile},
-        {"offsets past the buffer", st(R"({"a":{"dtype":"F32","shape":[4],"data_offsets":[0,16]}})", eight), ErrorCode::kCorruptFile},
-        {"huge offsets", st(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[18446744073709551608,0]}})", eight), ErrorCode::kCorruptFile},
-        {"extent mismatch", st(R"({"a":{"dtype":"F16","shape":[2],"data_offsets":[0,8]}})", eight), ErrorCode::kCorruptFile},
-        {"overlap", st(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})", eight), ErrorCode::kCorruptFile},
-        {"gap", st(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})", eight), ErrorCode::kCorruptFile},
-        {"leftover bytes", st(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}})", eight), ErrorCode::kCorruptFile},
-        {"duplicate key", st(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})", eight), ErrorCode::kCorruptFile},
+        {"unknown dtype", st(R"({"a":{"dtype":"F33","shape":[2],"data_offsets":[0,8]}})", eight),
+         ErrorCode::kCorruptFile},
+        {"unsupported dtype", st(R"({"a":{"dtype":"F8_E4M3","shape":[8],"data_offsets":[0,8]}})", eight),
+         ErrorCode::kUnsupported},
+        {"negative dim", st(R"({"a":{"dtype":"F32","shape":[-2],"data_offsets":[0,8]}})", eight),
+         ErrorCode::kCorruptFile},
+        {"fractional dim", st(R"({"a":{"dtype":"F32","shape":[2.0],"data_offsets":[0,8]}})", eight),
+         ErrorCode::kCorruptFile},
+        {"huge shape",
+         st(R"({"a":{"dtype":"F32","shape":[4294967296,4294967296],"data_offsets":[0,8]}})", eight),
+         ErrorCode::kLimit},
+        {"dim beyond int64",
+         st(R"({"a":{"dtype":"F32","shape":[18446744073709551615],"data_offsets":[0,8]}})", eight),
+         ErrorCode::kCorruptFile},
+        {"reversed offsets", st(R"({"a":{"dtype":"F32","shape":[0],"data_offsets":[8,0]}})", eight),
+         ErrorCode::kCorruptFile},
+        {"offsets past the buffer", st(R"({"a":{"dtype":"F32","shape":[4],"data_offsets":[0,16]}})", eight),
+         ErrorCode::kCorruptFile},
+        {"huge offsets",
+         st(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[18446744073709551608,0]}})", eight),
+         ErrorCode::kCorruptFile},
+        {"extent mismatch", st(R"({"a":{"dtype":"F16","shape":[2],"data_offsets":[0,8]}})", eight),
+         ErrorCode::kCorruptFile},
+        {"overlap",
+         st(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})",
+            eight),
+         ErrorCode::kCorruptFile},
+        {"gap", st(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})", eight),
+         ErrorCode::kCorruptFile},
+        {"leftover bytes", st(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}})", eight),
+         ErrorCode::kCorruptFile},
+        {"duplicate key",
+         st(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})",
+            eight),
+         ErrorCode::kCorruptFile},
         {"metadata not strings", st(R"({"__metadata__":{"x":1}})"), ErrorCode::kCorruptFile},
         {"metadata not an object", st(R"({"__metadata__":"x"})"), ErrorCode::kCorruptFile},
         {"entry not an object", st(R"({"a":3})"), ErrorCode::kCorruptFile},
         {"no dtype", st(R"({"a":{"shape":[2],"data_offsets":[0,8]}})", eight), ErrorCode::kCorruptFile},
         {"no shape", st(R"({"a":{"dtype":"F32","data_offsets":[0,8]}})", eight), ErrorCode::kCorruptFile},
-        {"three offsets", st(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,4,8]}})", eight), ErrorCode::kCorruptFile},
-        {"negative offset", st(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[-8,0]}})", eight), ErrorCode::kCorruptFile},
+        {"three offsets", st(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,4,8]}})", eight),
+         ErrorCode::kCorruptFile},
+        {"negative offset", st(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[-8,0]}})", eight),
+         ErrorCode::kCorruptFile},
         {"bad first bytes", to_bytes("GIF89a........."), ErrorCode::kCorruptFile},
     };
     for (const Case& c : cases) {
@@ -351,7 +429,9 @@ TEST(Corrupt, SuiteStaysFast) {
     const auto t0 = std::chrono::steady_clock::now();
     EXPECT_EQ(open_code(torch_zip(p.b, {{"0", float_storage(6)}})), kLoaded);
     const std::string hdr = R"({"a":{"dtype":"F32","shape":[5000000],"data_offsets":[0,20000000]}})";
-    EXPECT_EQ(open_code(st(hdr + std::string((8 - hdr.size() % 8) % 8, ' '), Bytes(20000000, 0)), "big.safetensors"), kLoaded);
+    EXPECT_EQ(open_code(st(hdr + std::string((8 - hdr.size() % 8) % 8, ' '), Bytes(20000000, 0)),
+                        "big.safetensors"),
+              kLoaded);
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     EXPECT_LT(secs, 10.0);
 }

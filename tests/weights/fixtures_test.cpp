@@ -25,7 +25,9 @@ bool same_float(float a, float b) {
 
 class Fixtures : public ::testing::Test {
 protected:
-    static void SetUpTestSuite() { expected_ = new WeightStore(WeightStore::open(fixture("expected.safetensors"))); }
+    static void SetUpTestSuite() {
+        expected_ = new WeightStore(WeightStore::open(fixture("expected.safetensors")));
+    }
     static void TearDownTestSuite() {
         delete expected_;
         expected_ = nullptr;
@@ -68,7 +70,8 @@ TEST_F(Fixtures, EveryFixtureMatchesPyTorch) {
             const Tensor got = s.take(key, ref.shape());
             ASSERT_EQ(got.shape(), ref.shape());
             for (int64_t i = 0; i < ref.numel(); ++i)
-                ASSERT_TRUE(same_float(got[i], ref[i])) << "element " << i << ": " << got[i] << " vs " << ref[i];
+                ASSERT_TRUE(same_float(got[i], ref[i]))
+                    << "element " << i << ": " << got[i] << " vs " << ref[i];
         }
         EXPECT_TRUE(s.unused_keys().empty());
         EXPECT_NO_THROW(s.check_all_used());

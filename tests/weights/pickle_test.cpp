@@ -32,27 +32,30 @@ std::string u32le(uint32_t v) {
     for (int k = 0; k < 4; ++k) s[static_cast<size_t>(k)] = static_cast<char>(v >> (8 * k));
     return s;
 }
-std::string u64le(uint64_t v) { return u32le(static_cast<uint32_t>(v)) + u32le(static_cast<uint32_t>(v >> 32)); }
+std::string u64le(uint64_t v) {
+    return u32le(static_cast<uint32_t>(v)) + u32le(static_cast<uint32_t>(v >> 32));
+}
 
 TEST(Pickle, PlainDataOpcodes) {
     Pickle p;
-    p.proto(4).op(0x95).raw(u64le(5));  // FRAME (hint only)
-    p.empty_dict().op(0x94).mark();     // MEMOIZE -> memo[0]
-    p.op(0x8c).op(1).raw("a").op(0x8a).op(2).raw("\xfe\xff");             // 'a': LONG1 -2
-    p.op(0x8c).op(1).raw("b").op('G').raw(std::string("\x3f\xf8\x00\x00\x00\x00\x00\x00", 8));  // 'b': 1.5 (big-endian)
+    p.proto(4).op(0x95).raw(u64le(5));                         // FRAME (hint only)
+    p.empty_dict().op(0x94).mark();                            // MEMOIZE -> memo[0]
+    p.op(0x8c).op(1).raw("a").op(0x8a).op(2).raw("\xfe\xff");  // 'a': LONG1 -2
+    p.op(0x8c).op(1).raw("b").op('G').raw(
+        std::string("\x3f\xf8\x00\x00\x00\x00\x00\x00", 8));               // 'b': 1.5 (big-endian)
     p.op(0x8c).op(1).raw("c").op(0x8a).op(9).raw(std::string(9, '\x01'));  // 'c': int beyond int64 -> opaque
-    p.op(0x8c).op(1).raw("d").op('C').op(2).raw("xy");                      // 'd': SHORT_BINBYTES
-    p.op(0x8c).op(1).raw("e").op('M').raw("\x34\x12");                      // 'e': BININT2 0x1234
-    p.op(0x8c).op(1).raw("f").op('J').raw(u32le(0xFFFFFFF6u));              // 'f': BININT -10
-    p.op(0x8c).op(1).raw("g").mark().op('N').op(0x88).op(0x89).op('l');     // 'g': LIST [None, True, False]
-    p.op(0x8c).op(1).raw("h").op(0x8f).mark().op('K').op(1).op(0x90);       // 'h': set {1} -> opaque
-    p.op(0x8c).op(1).raw("i").mark().op('K').op(1).op(0x91);                // 'i': frozenset -> opaque
-    p.op(0x8c).op(1).raw("j").op(0x8d).raw(u64le(2)).raw("hi");             // 'j': BINUNICODE8
-    p.op(0x8c).op(1).raw("k").op(0x96).raw(u64le(1)).raw("z");              // 'k': BYTEARRAY8
-    p.op(0x8c).op(1).raw("l").op('U').op(2).raw("py");                      // 'l': SHORT_BINSTRING
+    p.op(0x8c).op(1).raw("d").op('C').op(2).raw("xy");                     // 'd': SHORT_BINBYTES
+    p.op(0x8c).op(1).raw("e").op('M').raw("\x34\x12");                     // 'e': BININT2 0x1234
+    p.op(0x8c).op(1).raw("f").op('J').raw(u32le(0xFFFFFFF6u));             // 'f': BININT -10
+    p.op(0x8c).op(1).raw("g").mark().op('N').op(0x88).op(0x89).op('l');    // 'g': LIST [None, True, False]
+    p.op(0x8c).op(1).raw("h").op(0x8f).mark().op('K').op(1).op(0x90);      // 'h': set {1} -> opaque
+    p.op(0x8c).op(1).raw("i").mark().op('K').op(1).op(0x91);               // 'i': frozenset -> opaque
+    p.op(0x8c).op(1).raw("j").op(0x8d).raw(u64le(2)).raw("hi");            // 'j': BINUNICODE8
+    p.op(0x8c).op(1).raw("k").op(0x96).raw(u64le(1)).raw("z");             // 'k': BYTEARRAY8
+    p.op(0x8c).op(1).raw("l").op('U').op(2).raw("py");                     // 'l': SHORT_BINSTRING
     p.op(0x8c).op(1).raw("m").mark().op(0x8c).op(1).raw("x").op('K').op(7).op('d');  // 'm': DICT {'x': 7}
-    p.op(0x8c).op(1).raw("n").op('K').op(5).op('2').op(0x86);               // 'n': DUP -> (5, 5)
-    p.op(0x8c).op(1).raw("o").op(0x8b).raw(u32le(0));                       // 'o': LONG4 of 0 bytes = 0
+    p.op(0x8c).op(1).raw("n").op('K').op(5).op('2').op(0x86);                        // 'n': DUP -> (5, 5)
+    p.op(0x8c).op(1).raw("o").op(0x8b).raw(u32le(0));  // 'o': LONG4 of 0 bytes = 0
     p.setitems();
     p.mark().op('N').op('1');  // POP_MARK drops the mark and None
     p.op('N').op('0');         // POP
@@ -116,20 +119,35 @@ TEST(Pickle, InertClassesBecomePlaceholders) {
 
 TEST(Pickle, ForbiddenGlobalsAreNamed) {
     const std::vector<std::pair<std::string, std::string>> bad = {
-        {"os", "system"},           {"posix", "system"},     {"nt", "system"},
-        {"builtins", "eval"},       {"builtins", "exec"},    {"builtins", "getattr"},
-        {"builtins", "__import__"}, {"__builtin__", "eval"}, {"subprocess", "Popen"},
-        {"subprocess", "check_output"}, {"webbrowser", "open"}, {"torch", "load"},
-        {"torch.nn.modules.linear", "Linear"}, {"torch._utils", "_rebuild_qtensor"},
-        {"torch._utils", "_rebuild_tensor"}, {"collections", "OrderedDict.fromkeys"}, {"numpy", "load"},
-        {"pickle", "loads"},        {"runpy", "run_path"},   {"shutil", "rmtree"},
+        {"os", "system"},
+        {"posix", "system"},
+        {"nt", "system"},
+        {"builtins", "eval"},
+        {"builtins", "exec"},
+        {"builtins", "getattr"},
+        {"builtins", "__import__"},
+        {"__builtin__", "eval"},
+        {"subprocess", "Popen"},
+        {"subprocess", "check_output"},
+        {"webbrowser", "open"},
+        {"torch", "load"},
+        {"torch.nn.modules.linear", "Linear"},
+        {"torch._utils", "_rebuild_qtensor"},
+        {"torch._utils", "_rebuild_tensor"},
+        {"collections", "OrderedDict.fromkeys"},
+        {"numpy", "load"},
+        {"pickle", "loads"},
+        {"runpy", "run_path"},
+        {"shutil", "rmtree"},
     };
     for (const auto& [module, name] : bad) {
         for (bool stack : {false, true}) {
             Pickle p;
             p.proto(stack ? 4 : 2);
-            if (stack) p.str(module).str(name).op(0x93);
-            else p.global(module, name);
+            if (stack)
+                p.str(module).str(name).op(0x93);
+            else
+                p.global(module, name);
             p.str("echo pwned").op(0x85).reduce().stop();
             std::string msg;
             EXPECT_EQ(code_of(p.b, &msg), code(ErrorCode::kUnsupported)) << module << "." << name;
@@ -151,8 +169,10 @@ TEST(Pickle, MalformedStreams) {
     auto pid = [](bool with_location, const std::string& tag, const std::string& type, int64_t numel) {
         Pickle q;
         q.proto().mark().str(tag);
-        if (type.empty()) q.global("collections", "OrderedDict");
-        else q.global("torch", type);
+        if (type.empty())
+            q.global("collections", "OrderedDict");
+        else
+            q.global("torch", type);
         q.str("0");
         if (with_location) q.str("cpu");
         q.integer(numel).tuple().op('Q').stop();
@@ -207,8 +227,12 @@ TEST(Pickle, MalformedStreams) {
         {"BINPERSID negative numel", pid(true, "storage", "FloatStorage", -1), ErrorCode::kCorruptFile},
         {"storage type called", P + "ctorch\nFloatStorage\n)R.", ErrorCode::kCorruptFile},
         {"rebuild with 2 args", P + "ctorch._utils\n_rebuild_tensor_v2\nNN\x86R.", ErrorCode::kCorruptFile},
-        {"rebuild without a storage", P + "ctorch._utils\n_rebuild_tensor_v2\n(NK\x00)))\x89Nt"s "R.", ErrorCode::kCorruptFile},
-        {"parameter of a non-tensor", P + "ctorch._utils\n_rebuild_parameter\nN\x89N\x87R.", ErrorCode::kCorruptFile},
+        {"rebuild without a storage",
+         P + "ctorch._utils\n_rebuild_tensor_v2\n(NK\x00)))\x89Nt"s
+             "R.",
+         ErrorCode::kCorruptFile},
+        {"parameter of a non-tensor", P + "ctorch._utils\n_rebuild_parameter\nN\x89N\x87R.",
+         ErrorCode::kCorruptFile},
     };
     for (const Case& c : cases) {
         std::string msg;
@@ -258,7 +282,10 @@ TEST(Pickle, LimitsAreEnforced) {
     EXPECT_EQ(code_of(memo, nullptr, small), code(ErrorCode::kLimit));
     // 201 APPENDs of one value: items are counted even when no value is created.
     std::string appends = P + "]Nq\x01" + "0";  // [list]; memo[1] = None
-    for (int i = 0; i < 201; ++i) appends += "h\x01" "a";
+    for (int i = 0; i < 201; ++i)
+        appends +=
+            "h\x01"
+            "a";
     EXPECT_EQ(code_of(appends + "0.", nullptr, small), code(ErrorCode::kLimit));
     Pickle rank;
     rank.proto().empty_dict().str("w").tensor("0", 1, 0, {1, 1, 1, 1, 1}, {1, 1, 1, 1, 1}).op('s').stop();

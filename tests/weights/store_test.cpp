@@ -38,7 +38,8 @@ Tensor ramp(Shape shape, float base) {
 }
 
 std::filesystem::path temp_dir(const std::string& name) {
-    auto dir = std::filesystem::path(::testing::TempDir()) / ("rv_weights_" + name + "_" + std::to_string(::getpid()));
+    auto dir = std::filesystem::path(::testing::TempDir()) /
+               ("rv_weights_" + name + "_" + std::to_string(::getpid()));
     std::filesystem::remove_all(dir);
     std::filesystem::create_directories(dir);
     return dir;
@@ -66,7 +67,8 @@ TEST(WeightStore, TakeChecksShapeAndNamesEverything) {
 
 TEST(WeightStore, UsedKeyAccounting) {
     WeightStore s = WeightStore::open(fixture("bare.pth"));
-    EXPECT_EQ(s.keys(), (std::vector<std::string>{"counter", "linear.bias", "linear.weight", "norm.bias", "norm.weight"}));
+    EXPECT_EQ(s.keys(), (std::vector<std::string>{"counter", "linear.bias", "linear.weight", "norm.bias",
+                                                  "norm.weight"}));
     (void)s.take("linear.weight", Shape{2, 3});
     (void)s.take("linear.bias");
     (void)s.get("norm.bias");  // get() does not mark
@@ -87,7 +89,8 @@ TEST(WeightStore, UsedKeyAccounting) {
 
 TEST(WeightStore, CheckAllUsedListsAtMostTwenty) {
     std::vector<std::pair<std::string, Tensor>> ts;
-    for (int i = 0; i < 25; ++i) ts.emplace_back(std::string("k").append(std::to_string(100 + i)), Tensor(Shape{1}));
+    for (int i = 0; i < 25; ++i)
+        ts.emplace_back(std::string("k").append(std::to_string(100 + i)), Tensor(Shape{1}));
     WeightStore s = WeightStore::from_tensors(std::move(ts));
     const std::string m = error_of([&] { s.check_all_used(); });
     EXPECT_NE(m.find("'k119'"), std::string::npos) << m;
@@ -153,9 +156,12 @@ TEST(Half, F16WideningIsExactForAllPatterns) {
         const uint32_t exp = (h >> 10) & 0x1F, mant = h & 0x3FF;
         // Reference value from the definition of binary16.
         double ref;
-        if (exp == 0) ref = std::ldexp(static_cast<double>(mant), -24);
-        else if (exp == 31) ref = mant ? NAN : INFINITY;
-        else ref = std::ldexp(1.0 + mant / 1024.0, static_cast<int>(exp) - 15);
+        if (exp == 0)
+            ref = std::ldexp(static_cast<double>(mant), -24);
+        else if (exp == 31)
+            ref = mant ? NAN : INFINITY;
+        else
+            ref = std::ldexp(1.0 + mant / 1024.0, static_cast<int>(exp) - 15);
         if (h & 0x8000) ref = -ref;
         if (std::isnan(ref)) {
             ASSERT_TRUE(std::isnan(f)) << h;
@@ -172,10 +178,10 @@ TEST(Half, NarrowingRoundsToNearestEven) {
     EXPECT_EQ(float_to_f16(65504.0f), 0x7BFF);
     EXPECT_EQ(float_to_f16(65520.0f), 0x7C00);  // halfway to 2^16 rounds up to inf
     EXPECT_EQ(float_to_f16(65519.0f), 0x7BFF);
-    EXPECT_EQ(float_to_f16(std::ldexp(1.0f, -25)), 0x0000);           // half the smallest subnormal: ties to 0
+    EXPECT_EQ(float_to_f16(std::ldexp(1.0f, -25)), 0x0000);  // half the smallest subnormal: ties to 0
     EXPECT_EQ(float_to_f16(std::ldexp(1.5f, -25)), 0x0001);
-    EXPECT_EQ(float_to_f16(std::ldexp(3.0f, -25)), 0x0002);           // 1.5 ulp ties to even (2)
-    EXPECT_EQ(float_to_f16(1.0f + std::ldexp(1.0f, -11)), 0x3C00);    // tie -> even mantissa
+    EXPECT_EQ(float_to_f16(std::ldexp(3.0f, -25)), 0x0002);         // 1.5 ulp ties to even (2)
+    EXPECT_EQ(float_to_f16(1.0f + std::ldexp(1.0f, -11)), 0x3C00);  // tie -> even mantissa
     EXPECT_EQ(float_to_f16(1.0f + std::ldexp(3.0f, -11)), 0x3C02);
     EXPECT_EQ(float_to_f16(-1e-10f), 0x8000);
 }
@@ -194,14 +200,16 @@ TEST(Safetensors, RoundTripKeepsValuesAndMetadata) {
     a[1] = -0.0f;
     a[2] = std::numeric_limits<float>::infinity();
     a[3] = std::numeric_limits<float>::denorm_min();
-    const std::map<std::string, std::string> meta = {{"arch", "vrwkv_t"}, {"note", "quote \" and \\ and \xc3\xa9"}};
+    const std::map<std::string, std::string> meta = {{"arch", "vrwkv_t"},
+                                                     {"note", "quote \" and \\ and \xc3\xa9"}};
     write_safetensors(path, {{"z.last", &a}, {"b", &b}, {"empty", &c}, {"d", &d}}, meta);
 
     WeightStore s = WeightStore::open(path);
     EXPECT_EQ(s.format(), FileFormat::kSafetensors);
     EXPECT_EQ(s.metadata(), meta);
     EXPECT_EQ(s.keys(), (std::vector<std::string>{"b", "d", "empty", "z.last"}));
-    for (const auto& [key, t] : std::vector<std::pair<std::string, const Tensor*>>{{"z.last", &a}, {"b", &b}, {"empty", &c}, {"d", &d}}) {
+    for (const auto& [key, t] : std::vector<std::pair<std::string, const Tensor*>>{
+             {"z.last", &a}, {"b", &b}, {"empty", &c}, {"d", &d}}) {
         const Tensor got = s.take(key, t->shape());
         for (int64_t i = 0; i < t->numel(); ++i)
             EXPECT_EQ(std::bit_cast<uint32_t>(got[i]), std::bit_cast<uint32_t>((*t)[i])) << key << " " << i;
@@ -211,7 +219,8 @@ TEST(Safetensors, RoundTripKeepsValuesAndMetadata) {
     uint64_t n = 0;
     std::memcpy(&n, bytes.data(), 8);
     EXPECT_EQ(n % 8, 0u);
-    EXPECT_EQ(std::distance(std::filesystem::directory_iterator(dir), std::filesystem::directory_iterator()), 1);
+    EXPECT_EQ(std::distance(std::filesystem::directory_iterator(dir), std::filesystem::directory_iterator()),
+              1);
 
     // Overwrite atomically with different content.
     write_safetensors(path, {{"only", &b}}, {});
@@ -231,10 +240,15 @@ TEST(Safetensors, WriterRejectsBadInput) {
     EXPECT_EQ(code, ErrorCode::kInvalidArgument);
     error_of([&] { write_safetensors((dir / "x.safetensors").string(), {{"n", nullptr}}, {}); }, &code);
     EXPECT_EQ(code, ErrorCode::kInvalidArgument);
-    const std::string m = error_of([&] { write_safetensors((dir / "no" / "such" / "x.safetensors").string(), {{"a", &a}}, {}); }, &code);
+    const std::string m = error_of(
+        [&] {
+            write_safetensors((dir / "no" / "such" / "x.safetensors").string(), {{"a", &a}}, {});
+        },
+        &code);
     EXPECT_EQ(code, ErrorCode::kIo);
     EXPECT_NE(m.find("x.safetensors"), std::string::npos) << m;
-    EXPECT_EQ(std::distance(std::filesystem::directory_iterator(dir), std::filesystem::directory_iterator()), 0);
+    EXPECT_EQ(std::distance(std::filesystem::directory_iterator(dir), std::filesystem::directory_iterator()),
+              0);
     std::filesystem::remove_all(dir);
 }
 

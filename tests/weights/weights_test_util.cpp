@@ -11,7 +11,9 @@
 
 namespace rv::test::wt {
 
-std::string fixture(const std::string& name) { return std::string(RV_SOURCE_DIR) + "/tests/fixtures/weights/" + name; }
+std::string fixture(const std::string& name) {
+    return std::string(RV_SOURCE_DIR) + "/tests/fixtures/weights/" + name;
+}
 
 Bytes read_bytes(const std::string& path) {
     std::ifstream f(path, std::ios::binary);
@@ -141,8 +143,9 @@ Pickle& Pickle::global(const std::string& module, const std::string& name) {
     return op('c').raw(module + "\n" + name + "\n");
 }
 
-Pickle& Pickle::tensor(const std::string& key, int64_t numel, int64_t offset, const std::vector<int64_t>& size,
-                       const std::vector<int64_t>& stride, const std::string& storage_type) {
+Pickle& Pickle::tensor(const std::string& key, int64_t numel, int64_t offset,
+                       const std::vector<int64_t>& size, const std::vector<int64_t>& stride,
+                       const std::string& storage_type) {
     global("torch._utils", "_rebuild_tensor_v2");
     mark();
     mark().str("storage").global("torch", storage_type).str(key).str("cpu").integer(numel).tuple();
@@ -160,8 +163,9 @@ Pickle& Pickle::tensor(const std::string& key, int64_t numel, int64_t offset, co
     return reduce();
 }
 
-std::string one_tensor_pickle(const std::string& key, int64_t numel, int64_t offset, const std::vector<int64_t>& size,
-                              const std::vector<int64_t>& stride, const std::string& storage_type) {
+std::string one_tensor_pickle(const std::string& key, int64_t numel, int64_t offset,
+                              const std::vector<int64_t>& size, const std::vector<int64_t>& stride,
+                              const std::string& storage_type) {
     Pickle p;
     p.proto().empty_dict().str("w").tensor(key, numel, offset, size, stride, storage_type).op('s').stop();
     return p.b;

@@ -37,12 +37,18 @@ Bytes torch_zip(const std::string& pkl, const std::vector<std::pair<std::string,
 // Appends pickle opcodes to a string.
 struct Pickle {
     std::string b;
-    Pickle& raw(const std::string& s) { b += s; return *this; }
-    Pickle& op(uint8_t c) { b.push_back(static_cast<char>(c)); return *this; }
+    Pickle& raw(const std::string& s) {
+        b += s;
+        return *this;
+    }
+    Pickle& op(uint8_t c) {
+        b.push_back(static_cast<char>(c));
+        return *this;
+    }
     Pickle& proto(int v = 2) { return op(0x80).op(static_cast<uint8_t>(v)); }
     Pickle& mark() { return op('('); }
-    Pickle& str(const std::string& s);   // BINUNICODE
-    Pickle& integer(int64_t v);          // BININT1 / BININT / LONG1
+    Pickle& str(const std::string& s);                                   // BINUNICODE
+    Pickle& integer(int64_t v);                                          // BININT1 / BININT / LONG1
     Pickle& global(const std::string& module, const std::string& name);  // GLOBAL
     Pickle& put(uint8_t i) { return op('q').op(i); }
     Pickle& get(uint8_t i) { return op('h').op(i); }
@@ -59,8 +65,9 @@ struct Pickle {
 };
 
 // {'w': tensor(...)} in one call: a complete data.pkl for a one-tensor state dict.
-std::string one_tensor_pickle(const std::string& key, int64_t numel, int64_t offset, const std::vector<int64_t>& size,
-                              const std::vector<int64_t>& stride, const std::string& storage_type = "FloatStorage");
+std::string one_tensor_pickle(const std::string& key, int64_t numel, int64_t offset,
+                              const std::vector<int64_t>& size, const std::vector<int64_t>& stride,
+                              const std::string& storage_type = "FloatStorage");
 
 // Float bytes 0, 1, 2, ... for a storage of n floats.
 Bytes float_storage(size_t n);

@@ -40,8 +40,7 @@ FileBytes FileBytes::open(const std::string& path) {
         RV_THROW(ErrorCode::kIo, "cannot stat checkpoint file '", path, "': ", std::strerror(errno));
     if (S_ISDIR(st.st_mode))
         RV_THROW(ErrorCode::kInvalidArgument, "'", path, "' is a directory, not a checkpoint file");
-    if (!S_ISREG(st.st_mode))
-        RV_THROW(ErrorCode::kInvalidArgument, "'", path, "' is not a regular file");
+    if (!S_ISREG(st.st_mode)) RV_THROW(ErrorCode::kInvalidArgument, "'", path, "' is not a regular file");
     if (st.st_size == 0) RV_THROW(ErrorCode::kCorruptFile, "checkpoint file '", path, "' is empty");
 
     FileBytes fb;

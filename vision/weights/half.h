@@ -46,7 +46,8 @@ inline uint16_t float_to_f16(float f) {
     const uint16_t sign = static_cast<uint16_t>((x >> 16) & 0x8000u);
     const uint32_t abs = x & 0x7FFFFFFFu;
     if (abs >= 0x7F800000u)  // inf or NaN
-        return static_cast<uint16_t>(sign | 0x7C00u | (abs > 0x7F800000u ? 0x200u | ((abs >> 13) & 0x3FFu) : 0u));
+        return static_cast<uint16_t>(sign | 0x7C00u |
+                                     (abs > 0x7F800000u ? 0x200u | ((abs >> 13) & 0x3FFu) : 0u));
     if (abs >= 0x477FF000u) return static_cast<uint16_t>(sign | 0x7C00u);  // rounds past 65504
     if (abs < 0x38800000u) {
         // Result is subnormal (or zero): value / 2^-24, rounded to nearest even.

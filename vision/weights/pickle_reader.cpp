@@ -16,20 +16,48 @@ namespace {
 // and optimizer state. Reducing or building them yields an opaque placeholder; none of them
 // is ever called.
 constexpr std::string_view kInertGlobals[] = {
-    "builtins.set", "builtins.frozenset", "builtins.slice", "builtins.complex", "builtins.bytearray",
-    "builtins.object", "builtins.list", "builtins.dict", "builtins.tuple", "builtins.int", "builtins.float",
-    "builtins.str", "builtins.bytes", "builtins.bool", "builtins.range",
+    "builtins.set",
+    "builtins.frozenset",
+    "builtins.slice",
+    "builtins.complex",
+    "builtins.bytearray",
+    "builtins.object",
+    "builtins.list",
+    "builtins.dict",
+    "builtins.tuple",
+    "builtins.int",
+    "builtins.float",
+    "builtins.str",
+    "builtins.bytes",
+    "builtins.bool",
+    "builtins.range",
     "_codecs.encode",  // how protocol 2 spells bytes
     "copyreg._reconstructor",
     "collections.defaultdict",
     "argparse.Namespace",
-    "numpy.dtype", "numpy.ndarray", "numpy.core.multiarray.scalar", "numpy.core.multiarray._reconstruct",
-    "numpy._core.multiarray.scalar", "numpy._core.multiarray._reconstruct",
+    "numpy.dtype",
+    "numpy.ndarray",
+    "numpy.core.multiarray.scalar",
+    "numpy.core.multiarray._reconstruct",
+    "numpy._core.multiarray.scalar",
+    "numpy._core.multiarray._reconstruct",
     "yacs.config.CfgNode",
-    "mmcv.utils.config.ConfigDict", "mmcv.ConfigDict", "mmengine.config.config.ConfigDict", "addict.addict.Dict",
-    "torch.device", "torch.Size",
-    "torch.float32", "torch.float16", "torch.bfloat16", "torch.float64", "torch.int64", "torch.int32",
-    "torch.int16", "torch.int8", "torch.uint8", "torch.bool",
+    "mmcv.utils.config.ConfigDict",
+    "mmcv.ConfigDict",
+    "mmengine.config.config.ConfigDict",
+    "addict.addict.Dict",
+    "torch.device",
+    "torch.Size",
+    "torch.float32",
+    "torch.float16",
+    "torch.bfloat16",
+    "torch.float64",
+    "torch.int64",
+    "torch.int32",
+    "torch.int16",
+    "torch.int8",
+    "torch.uint8",
+    "torch.bool",
 };
 
 struct StorageName {
@@ -38,36 +66,60 @@ struct StorageName {
     bool supported;
 };
 constexpr StorageName kStorageTypes[] = {
-    {"FloatStorage", DType::kF32, true},   {"HalfStorage", DType::kF16, true},
-    {"BFloat16Storage", DType::kBF16, true}, {"DoubleStorage", DType::kF64, true},
-    {"LongStorage", DType::kI64, true},    {"IntStorage", DType::kI32, true},
-    {"ShortStorage", DType::kI16, true},   {"CharStorage", DType::kI8, true},
-    {"ByteStorage", DType::kU8, true},     {"BoolStorage", DType::kBool, true},
+    {"FloatStorage", DType::kF32, true},
+    {"HalfStorage", DType::kF16, true},
+    {"BFloat16Storage", DType::kBF16, true},
+    {"DoubleStorage", DType::kF64, true},
+    {"LongStorage", DType::kI64, true},
+    {"IntStorage", DType::kI32, true},
+    {"ShortStorage", DType::kI16, true},
+    {"CharStorage", DType::kI8, true},
+    {"ByteStorage", DType::kU8, true},
+    {"BoolStorage", DType::kBool, true},
     // Known storages we cannot convert; loading fails only if such a tensor is requested.
-    {"ComplexFloatStorage", DType::kF32, false}, {"ComplexDoubleStorage", DType::kF64, false},
-    {"QInt8Storage", DType::kI8, false},   {"QUInt8Storage", DType::kU8, false},
-    {"QInt32Storage", DType::kI32, false}, {"QUInt4x2Storage", DType::kU8, false},
+    {"ComplexFloatStorage", DType::kF32, false},
+    {"ComplexDoubleStorage", DType::kF64, false},
+    {"QInt8Storage", DType::kI8, false},
+    {"QUInt8Storage", DType::kU8, false},
+    {"QInt32Storage", DType::kI32, false},
+    {"QUInt4x2Storage", DType::kU8, false},
     {"QUInt2x4Storage", DType::kU8, false},
 };
 
 const char* opcode_name(uint8_t op) {
     switch (op) {
-        case 'P': return "PERSID";
-        case 'i': return "INST";
-        case 'o': return "OBJ";
-        case 0x82: return "EXT1";
-        case 0x83: return "EXT2";
-        case 0x84: return "EXT4";
-        case 0x97: return "NEXT_BUFFER";
-        case 0x98: return "READONLY_BUFFER";
-        case 'I': return "INT";
-        case 'L': return "LONG";
-        case 'F': return "FLOAT";
-        case 'S': return "STRING";
-        case 'V': return "UNICODE";
-        case 'p': return "PUT";
-        case 'g': return "GET";
-        default: return nullptr;
+        case 'P':
+            return "PERSID";
+        case 'i':
+            return "INST";
+        case 'o':
+            return "OBJ";
+        case 0x82:
+            return "EXT1";
+        case 0x83:
+            return "EXT2";
+        case 0x84:
+            return "EXT4";
+        case 0x97:
+            return "NEXT_BUFFER";
+        case 0x98:
+            return "READONLY_BUFFER";
+        case 'I':
+            return "INT";
+        case 'L':
+            return "LONG";
+        case 'F':
+            return "FLOAT";
+        case 'S':
+            return "STRING";
+        case 'V':
+            return "UNICODE";
+        case 'p':
+            return "PUT";
+        case 'g':
+            return "GET";
+        default:
+            return nullptr;
     }
 }
 
@@ -87,7 +139,8 @@ private:
 
     // ---- input ----
     const uint8_t* need(uint64_t k) {
-        if (k > n_ - pos_) corrupt("needs ", k, " more bytes but only ", n_ - pos_, " remain (truncated stream)");
+        if (k > n_ - pos_)
+            corrupt("needs ", k, " more bytes but only ", n_ - pos_, " remain (truncated stream)");
         const uint8_t* q = p_ + pos_;
         pos_ += static_cast<size_t>(k);
         return q;
@@ -126,7 +179,8 @@ private:
     void count_items(size_t k) {
         items_ += k;
         if (items_ > lim_.max_items)
-            RV_THROW(ErrorCode::kLimit, src_, ": pickle containers hold more than ", lim_.max_items, " items");
+            RV_THROW(ErrorCode::kLimit, src_, ": pickle containers hold more than ", lim_.max_items,
+                     " items");
     }
     size_t base() const { return marks_.empty() ? 0 : marks_.back(); }
     void push(Value* v) {
@@ -247,8 +301,10 @@ Value* Machine::resolve_global(const std::string& module, const std::string& nam
     }
     // Protocols 0-2 spell Python 3 modules the Python 2 way (pickle's fix_imports mapping).
     std::string py3 = full;
-    if (module == "__builtin__") py3 = "builtins." + name;
-    else if (module == "copy_reg") py3 = "copyreg." + name;
+    if (module == "__builtin__")
+        py3 = "builtins." + name;
+    else if (module == "copy_reg")
+        py3 = "copyreg." + name;
     for (std::string_view inert : kInertGlobals) {
         if (py3 == inert) {
             v->global = GlobalId::kInert;
@@ -270,7 +326,8 @@ Value* Machine::persistent_load(const Value& pid) {
     const Value& numel = *pid.items[4];
     if (tag.kind != Kind::kStr || tag.s != "storage") corrupt("persistent id does not start with 'storage'");
     if (type.kind != Kind::kGlobal || type.global != GlobalId::kStorageType)
-        corrupt("persistent id names '", type.kind == Kind::kGlobal ? type.s : "a non-type", "' as storage type");
+        corrupt("persistent id names '", type.kind == Kind::kGlobal ? type.s : "a non-type",
+                "' as storage type");
     if (key.kind != Kind::kStr || key.s.empty() || key.s.size() > 256) corrupt("persistent id has a bad key");
     if (pid.items[3]->kind != Kind::kStr) corrupt("persistent id has a bad location");
     if (numel.kind != Kind::kInt || numel.i < 0 || static_cast<uint64_t>(numel.i) > (uint64_t{1} << 56))
@@ -340,8 +397,8 @@ Value* Machine::rebuild_tensor(const Value& args) {
             overflow |= __builtin_add_overflow(last, span, &last);
         }
         if (overflow || last >= s.numel)
-            corrupt("tensor of shape ", shape_str(t.shape), " at offset ", t.offset, " reaches past storage '",
-                    s.key, "' of ", s.numel, " elements");
+            corrupt("tensor of shape ", shape_str(t.shape), " at offset ", t.offset,
+                    " reaches past storage '", s.key, "' of ", s.numel, " elements");
     } else if (last > s.numel) {
         corrupt("empty tensor offset ", t.offset, " is past storage '", s.key, "' of ", s.numel, " elements");
     }
@@ -352,7 +409,8 @@ Value* Machine::rebuild_tensor(const Value& args) {
 }
 
 Value* Machine::call(Value* callable, Value* args, const char* how) {
-    if (callable->kind != Kind::kGlobal) corrupt(how, " applied to something that is not a class or function");
+    if (callable->kind != Kind::kGlobal)
+        corrupt(how, " applied to something that is not a class or function");
     if (args->kind != Kind::kTuple) corrupt(how, " arguments are not a tuple");
     switch (callable->global) {
         case GlobalId::kRebuildTensorV2:
@@ -367,7 +425,8 @@ Value* Machine::call(Value* callable, Value* args, const char* how) {
         }
         case GlobalId::kOrderedDict:
             if (!args->items.empty())
-                RV_THROW(ErrorCode::kUnsupported, src_, ": OrderedDict built from arguments is not supported");
+                RV_THROW(ErrorCode::kUnsupported, src_,
+                         ": OrderedDict built from arguments is not supported");
             return make(Kind::kDict);
         case GlobalId::kStorageType:
             corrupt("storage type ", callable->s, " is called directly");
@@ -400,7 +459,8 @@ std::unique_ptr<Unpickled> Machine::run() {
             case 0x80: {  // PROTO
                 const uint8_t proto = u8();
                 if (proto > 5)
-                    RV_THROW(ErrorCode::kUnsupported, src_, ": pickle protocol ", int{proto}, " is not supported (max 5)");
+                    RV_THROW(ErrorCode::kUnsupported, src_, ": pickle protocol ", int{proto},
+                             " is not supported (max 5)");
                 break;
             }
             case 0x95: {  // FRAME: a length hint only; the frame must fit in the stream
@@ -409,7 +469,8 @@ std::unique_ptr<Unpickled> Machine::run() {
                 break;
             }
             case '.': {  // STOP
-                if (!marks_.empty() || stack_.size() != 1) corrupt("STOP with ", stack_.size(), " values on the stack");
+                if (!marks_.empty() || stack_.size() != 1)
+                    corrupt("STOP with ", stack_.size(), " values on the stack");
                 out_->root = stack_.back();
                 return std::move(out_);
             }
@@ -419,12 +480,20 @@ std::unique_ptr<Unpickled> Machine::run() {
                 marks_.push_back(stack_.size());
                 break;
             case '0':  // POP (with an empty frame it drops the mark, as CPython does)
-                if (stack_.size() > base()) stack_.pop_back();
-                else pop_mark();
+                if (stack_.size() > base())
+                    stack_.pop_back();
+                else
+                    pop_mark();
                 break;
-            case '1': pop_mark(); break;  // POP_MARK
-            case '2': push(top()); break;  // DUP
-            case 'N': push(make(Kind::kNone)); break;
+            case '1':
+                pop_mark();
+                break;  // POP_MARK
+            case '2':
+                push(top());
+                break;  // DUP
+            case 'N':
+                push(make(Kind::kNone));
+                break;
             case 0x88:
             case 0x89: {  // NEWTRUE / NEWFALSE
                 Value* v = make(Kind::kBool);
@@ -432,14 +501,20 @@ std::unique_ptr<Unpickled> Machine::run() {
                 push(v);
                 break;
             }
-            case 'K': push(make_int(u8())); break;  // BININT1
+            case 'K':
+                push(make_int(u8()));
+                break;   // BININT1
             case 'M': {  // BININT2
                 const uint8_t* q = need(2);
                 push(make_int(q[0] | (q[1] << 8)));
                 break;
             }
-            case 'J': push(make_int(static_cast<int32_t>(u32()))); break;  // BININT
-            case 0x8a: push(make_long(u8())); break;  // LONG1
+            case 'J':
+                push(make_int(static_cast<int32_t>(u32())));
+                break;  // BININT
+            case 0x8a:
+                push(make_long(u8()));
+                break;    // LONG1
             case 0x8b: {  // LONG4
                 const int32_t len = static_cast<int32_t>(u32());
                 if (len < 0) corrupt("LONG4 with negative length");
@@ -455,22 +530,40 @@ std::unique_ptr<Unpickled> Machine::run() {
                 push(v);
                 break;
             }
-            case 'X': push(make_text(Kind::kStr, u32())); break;     // BINUNICODE
-            case 0x8c: push(make_text(Kind::kStr, u8())); break;     // SHORT_BINUNICODE
-            case 0x8d: push(make_text(Kind::kStr, u64())); break;    // BINUNICODE8
-            case 'T': {                                              // BINSTRING (Python 2 str)
+            case 'X':
+                push(make_text(Kind::kStr, u32()));
+                break;  // BINUNICODE
+            case 0x8c:
+                push(make_text(Kind::kStr, u8()));
+                break;  // SHORT_BINUNICODE
+            case 0x8d:
+                push(make_text(Kind::kStr, u64()));
+                break;   // BINUNICODE8
+            case 'T': {  // BINSTRING (Python 2 str)
                 const int32_t len = static_cast<int32_t>(u32());
                 if (len < 0) corrupt("BINSTRING with negative length");
                 push(make_text(Kind::kStr, static_cast<uint64_t>(len)));
                 break;
             }
-            case 'U': push(make_text(Kind::kStr, u8())); break;      // SHORT_BINSTRING
-            case 'B': push(make_text(Kind::kBytes, u32())); break;   // BINBYTES
-            case 'C': push(make_text(Kind::kBytes, u8())); break;    // SHORT_BINBYTES
-            case 0x8e: push(make_text(Kind::kBytes, u64())); break;  // BINBYTES8
-            case 0x96: push(make_text(Kind::kBytes, u64())); break;  // BYTEARRAY8
-            case ')': push(make_tuple({})); break;                   // EMPTY_TUPLE
-            case 0x85: {                                             // TUPLE1
+            case 'U':
+                push(make_text(Kind::kStr, u8()));
+                break;  // SHORT_BINSTRING
+            case 'B':
+                push(make_text(Kind::kBytes, u32()));
+                break;  // BINBYTES
+            case 'C':
+                push(make_text(Kind::kBytes, u8()));
+                break;  // SHORT_BINBYTES
+            case 0x8e:
+                push(make_text(Kind::kBytes, u64()));
+                break;  // BINBYTES8
+            case 0x96:
+                push(make_text(Kind::kBytes, u64()));
+                break;  // BYTEARRAY8
+            case ')':
+                push(make_tuple({}));
+                break;    // EMPTY_TUPLE
+            case 0x85: {  // TUPLE1
                 Value* a = pop();
                 push(make_tuple({a}));
                 break;
@@ -488,25 +581,33 @@ std::unique_ptr<Unpickled> Machine::run() {
                 push(make_tuple({a, b, c}));
                 break;
             }
-            case 't': push(make_tuple(pop_mark())); break;  // TUPLE
-            case ']': push(make(Kind::kList)); break;       // EMPTY_LIST
-            case 'l': {                                     // LIST
+            case 't':
+                push(make_tuple(pop_mark()));
+                break;  // TUPLE
+            case ']':
+                push(make(Kind::kList));
+                break;   // EMPTY_LIST
+            case 'l': {  // LIST
                 std::vector<Value*> items = pop_mark();
                 Value* v = make(Kind::kList);
                 append_items(v, items);
                 push(v);
                 break;
             }
-            case '}': push(make(Kind::kDict)); break;  // EMPTY_DICT
-            case 'd': {                                // DICT
+            case '}':
+                push(make(Kind::kDict));
+                break;   // EMPTY_DICT
+            case 'd': {  // DICT
                 std::vector<Value*> kv = pop_mark();
                 Value* v = make(Kind::kDict);
                 set_items(v, kv);
                 push(v);
                 break;
             }
-            case 0x8f: push(make_opaque("set")); break;  // EMPTY_SET
-            case 0x90: {                                 // ADDITEMS
+            case 0x8f:
+                push(make_opaque("set"));
+                break;    // EMPTY_SET
+            case 0x90: {  // ADDITEMS
                 std::vector<Value*> items = pop_mark();
                 if (top()->kind != Kind::kOpaque) corrupt("ADDITEMS on something that is not a set");
                 count_items(items.size());
@@ -537,12 +638,22 @@ std::unique_ptr<Unpickled> Machine::run() {
                 set_items(top(), kv);
                 break;
             }
-            case 'q': memo_put(u8(), top()); break;          // BINPUT
-            case 'r': memo_put(u32(), top()); break;         // LONG_BINPUT
-            case 0x94: memo_put(memo_.size(), top()); break;  // MEMOIZE
-            case 'h': push(memo_get(u8())); break;           // BINGET
-            case 'j': push(memo_get(u32())); break;          // LONG_BINGET
-            case 'c': {                                      // GLOBAL
+            case 'q':
+                memo_put(u8(), top());
+                break;  // BINPUT
+            case 'r':
+                memo_put(u32(), top());
+                break;  // LONG_BINPUT
+            case 0x94:
+                memo_put(memo_.size(), top());
+                break;  // MEMOIZE
+            case 'h':
+                push(memo_get(u8()));
+                break;  // BINGET
+            case 'j':
+                push(memo_get(u32()));
+                break;   // LONG_BINGET
+            case 'c': {  // GLOBAL
                 std::string module = line();
                 std::string name = line();
                 push(resolve_global(module, name));
@@ -551,7 +662,8 @@ std::unique_ptr<Unpickled> Machine::run() {
             case 0x93: {  // STACK_GLOBAL
                 Value* name = pop();
                 Value* module = pop();
-                if (module->kind != Kind::kStr || name->kind != Kind::kStr) corrupt("STACK_GLOBAL needs two strings");
+                if (module->kind != Kind::kStr || name->kind != Kind::kStr)
+                    corrupt("STACK_GLOBAL needs two strings");
                 push(resolve_global(module->s, name->s));
                 break;
             }

@@ -33,12 +33,12 @@
 namespace rv::weights::pickle {
 
 struct Limits {
-    size_t max_values = 4'000'000;    // objects created (each opcode creates at most one)
-    size_t max_stack = 1'000'000;     // operand stack entries
-    size_t max_marks = 4096;          // nesting of MARK ... (tuples, lists, dicts)
-    size_t max_memo = 4'000'000;      // memo entries
-    size_t max_items = 64'000'000;    // items held by all lists, tuples and dicts together
-    size_t max_ndim = 64;             // tensor rank
+    size_t max_values = 4'000'000;  // objects created (each opcode creates at most one)
+    size_t max_stack = 1'000'000;   // operand stack entries
+    size_t max_marks = 4096;        // nesting of MARK ... (tuples, lists, dicts)
+    size_t max_memo = 4'000'000;    // memo entries
+    size_t max_items = 64'000'000;  // items held by all lists, tuples and dicts together
+    size_t max_ndim = 64;           // tensor rank
 };
 
 enum class Kind : uint8_t {
@@ -46,13 +46,13 @@ enum class Kind : uint8_t {
     kBool,
     kInt,
     kFloat,
-    kStr,     // text (UTF-8 as stored)
+    kStr,  // text (UTF-8 as stored)
     kBytes,
     kTuple,
     kList,
-    kDict,    // dict or OrderedDict: entries in insertion order (duplicates kept; last one wins)
-    kGlobal,  // a resolved class or function reference
-    kStorage, // a storage from a persistent id
+    kDict,     // dict or OrderedDict: entries in insertion order (duplicates kept; last one wins)
+    kGlobal,   // a resolved class or function reference
+    kStorage,  // a storage from a persistent id
     kTensor,
     kOpaque,  // an object of a known-inert class, or a value we do not represent (e.g. big int)
 };
@@ -80,11 +80,11 @@ struct Value {
 };
 
 struct StorageRef {
-    std::string key;       // archive/data/<key>
-    std::string type_name; // e.g. "torch.HalfStorage"
+    std::string key;        // archive/data/<key>
+    std::string type_name;  // e.g. "torch.HalfStorage"
     DType dtype = DType::kF32;
     bool supported = true;  // false for complex / quantized storages
-    uint64_t numel = 0;    // declared element count
+    uint64_t numel = 0;     // declared element count
 };
 
 struct TensorRef {

@@ -83,7 +83,8 @@ std::unique_ptr<uint8_t[]> allocate(uint64_t n, const std::string& path, const s
 
 }  // namespace
 
-PthContents read_pth(const uint8_t* data, size_t size, const std::string& path, const std::string& wrapper_key) {
+PthContents read_pth(const uint8_t* data, size_t size, const std::string& path,
+                     const std::string& wrapper_key) {
     ZipReader zip(data, size, path);
 
     // torch names every record "<archive>/<record>", <archive> being the first entry's folder.
@@ -113,7 +114,8 @@ PthContents read_pth(const uint8_t* data, size_t size, const std::string& path, 
         bool digits = !v.empty() && v.size() <= 16;
         for (size_t i = 0; digits && i < v.size(); ++i)
             digits = (v[i] >= '0' && v[i] <= '9') || (i + 1 == v.size() && v[i] == '\n');
-        RV_CHECK(digits, ErrorCode::kCorruptFile, "'", path, "': the archive's version record is not a number");
+        RV_CHECK(digits, ErrorCode::kCorruptFile, "'", path,
+                 "': the archive's version record is not a number");
     }
     RV_CHECK(pkl->size <= kMaxPickleBytes, ErrorCode::kLimit, "'", path, "': ", pkl->name, " has ", pkl->size,
              " bytes, more than the limit of ", kMaxPickleBytes);
@@ -130,13 +132,13 @@ PthContents read_pth(const uint8_t* data, size_t size, const std::string& path, 
     std::vector<const ZipEntry*> storage_entries;
     for (const pickle::StorageRef& s : up->storages) {
         const ZipEntry* e = zip.find(prefix + "data/" + s.key);
-        RV_CHECK(e != nullptr, ErrorCode::kCorruptFile, "'", path, "': storage '", s.key, "' (", prefix, "data/",
-                 s.key, ") is missing from the archive");
+        RV_CHECK(e != nullptr, ErrorCode::kCorruptFile, "'", path, "': storage '", s.key, "' (", prefix,
+                 "data/", s.key, ") is missing from the archive");
         if (s.supported) {
             const uint64_t want = s.numel * dtype_size(s.dtype);
-            RV_CHECK(e->size == want, ErrorCode::kCorruptFile, "'", path, "': storage '", s.key, "' of ", s.numel,
-                     " ", dtype_name(s.dtype), " elements needs ", want, " bytes but the archive entry has ",
-                     e->size);
+            RV_CHECK(e->size == want, ErrorCode::kCorruptFile, "'", path, "': storage '", s.key, "' of ",
+                     s.numel, " ", dtype_name(s.dtype), " elements needs ", want,
+                     " bytes but the archive entry has ", e->size);
         }
         storage_entries.push_back(e);
     }
@@ -148,8 +150,9 @@ PthContents read_pth(const uint8_t* data, size_t size, const std::string& path, 
     const Value* sd = nullptr;
     if (!wrapper_key.empty()) {
         const Value* v = lookup(root, wrapper_key);
-        RV_CHECK(v != nullptr && v->kind == Kind::kDict && tensor_count(*v) > 0, ErrorCode::kNotFound, "'", path,
-                 "' has no state dict under '", wrapper_key, "'; top-level keys: ", top_level_keys(root));
+        RV_CHECK(v != nullptr && v->kind == Kind::kDict && tensor_count(*v) > 0, ErrorCode::kNotFound, "'",
+                 path, "' has no state dict under '", wrapper_key,
+                 "'; top-level keys: ", top_level_keys(root));
         sd = v;
         out.wrapper = wrapper_key;
     } else {
@@ -203,8 +206,10 @@ PthContents read_pth(const uint8_t* data, size_t size, const std::string& path, 
             out.buffers.push_back(std::move(copy));
         }
         auto [it, inserted] = position.try_emplace(k->s, out.tensors.size());
-        if (inserted) out.tensors.emplace_back(k->s, std::move(e));
-        else out.tensors[it->second].second = std::move(e);
+        if (inserted)
+            out.tensors.emplace_back(k->s, std::move(e));
+        else
+            out.tensors[it->second].second = std::move(e);
     }
     return out;
 }

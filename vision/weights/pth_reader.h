@@ -22,14 +22,15 @@ namespace rv::weights {
 
 struct PthContents {
     std::vector<std::pair<std::string, TensorEntry>> tensors;  // in stored order
-    std::vector<std::unique_ptr<uint8_t[]>> buffers;            // inflated storages, materialised views
-    std::string wrapper;                                        // "" for a bare state dict
+    std::vector<std::unique_ptr<uint8_t[]>> buffers;           // inflated storages, materialised views
+    std::string wrapper;                                       // "" for a bare state dict
 };
 
 // Largest data.pkl we accept: real ones are kilobytes to a few megabytes.
 inline constexpr uint64_t kMaxPickleBytes = uint64_t{512} << 20;
 
 // `data` must outlive the returned tensors (they may point into it).
-PthContents read_pth(const uint8_t* data, size_t size, const std::string& path, const std::string& wrapper_key);
+PthContents read_pth(const uint8_t* data, size_t size, const std::string& path,
+                     const std::string& wrapper_key);
 
 }  // namespace rv::weights

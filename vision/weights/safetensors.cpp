@@ -31,13 +31,13 @@ struct DtypeName {
     DType dtype;
 };
 constexpr DtypeName kDtypes[] = {
-    {"F32", DType::kF32}, {"F16", DType::kF16}, {"BF16", DType::kBF16}, {"F64", DType::kF64},
-    {"I64", DType::kI64}, {"I32", DType::kI32}, {"I16", DType::kI16},   {"I8", DType::kI8},
+    {"F32", DType::kF32}, {"F16", DType::kF16},   {"BF16", DType::kBF16}, {"F64", DType::kF64},
+    {"I64", DType::kI64}, {"I32", DType::kI32},   {"I16", DType::kI16},   {"I8", DType::kI8},
     {"U8", DType::kU8},   {"BOOL", DType::kBool},
 };
 // Valid safetensors dtypes we do not convert.
-constexpr const char* kOtherDtypes[] = {"F8_E5M2", "F8_E4M3", "U16", "U32", "U64", "C64", "F4", "F6_E2M3",
-                                        "F6_E3M2", "E8M0", "F8_E8M0"};
+constexpr const char* kOtherDtypes[] = {"F8_E5M2", "F8_E4M3", "U16",     "U32",  "U64",    "C64",
+                                        "F4",      "F6_E2M3", "F6_E3M2", "E8M0", "F8_E8M0"};
 
 // Deepest {...} / [...] nesting outside strings; a valid header needs 3.
 size_t json_depth(const char* s, size_t n) {
@@ -46,9 +46,12 @@ size_t json_depth(const char* s, size_t n) {
     for (size_t i = 0; i < n; ++i) {
         const char c = s[i];
         if (in_string) {
-            if (escaped) escaped = false;
-            else if (c == '\\') escaped = true;
-            else if (c == '"') in_string = false;
+            if (escaped)
+                escaped = false;
+            else if (c == '\\')
+                escaped = true;
+            else if (c == '"')
+                in_string = false;
         } else if (c == '"') {
             in_string = true;
         } else if (c == '{' || c == '[') {
@@ -138,9 +141,10 @@ SafetensorsContents read_safetensors(const uint8_t* data, size_t size, const std
         }
         if (!known) {
             for (const char* other : kOtherDtypes)
-                RV_CHECK(dname != other, ErrorCode::kUnsupported, "'", path, "': tensor '", key, "' has dtype ",
-                         dname, ", which is not supported");
-            RV_THROW(ErrorCode::kCorruptFile, "'", path, "': tensor '", key, "' has unknown dtype '", dname, "'");
+                RV_CHECK(dname != other, ErrorCode::kUnsupported, "'", path, "': tensor '", key,
+                         "' has dtype ", dname, ", which is not supported");
+            RV_THROW(ErrorCode::kCorruptFile, "'", path, "': tensor '", key, "' has unknown dtype '", dname,
+                     "'");
         }
         for (const json& d : *sh) {
             if (!d.is_number_unsigned() || d.get<uint64_t>() > static_cast<uint64_t>(INT64_MAX))
@@ -156,10 +160,11 @@ SafetensorsContents read_safetensors(const uint8_t* data, size_t size, const std
         }
         const uint64_t begin = (*of)[0].get<uint64_t>(), end = (*of)[1].get<uint64_t>();
         RV_CHECK(begin <= end && end <= buffer_size, ErrorCode::kCorruptFile, "'", path, "': tensor '", key,
-                 "' has data_offsets [", begin, ", ", end, "] outside the ", buffer_size, "-byte data buffer");
-        RV_CHECK(end - begin == numel * dtype_size(e.dtype), ErrorCode::kCorruptFile, "'", path, "': tensor '", key,
-                 "' of shape ", shape_str(e.shape), " and dtype ", dname, " needs ", numel * dtype_size(e.dtype),
-                 " bytes but data_offsets span ", end - begin);
+                 "' has data_offsets [", begin, ", ", end, "] outside the ", buffer_size,
+                 "-byte data buffer");
+        RV_CHECK(end - begin == numel * dtype_size(e.dtype), ErrorCode::kCorruptFile, "'", path,
+                 "': tensor '", key, "' of shape ", shape_str(e.shape), " and dtype ", dname, " needs ",
+                 numel * dtype_size(e.dtype), " bytes but data_offsets span ", end - begin);
         e.nbytes = static_cast<size_t>(end - begin);
         e.data = e.nbytes ? buffer + begin : nullptr;
         spans.push_back({begin, end, out.tensors.size()});
@@ -167,21 +172,23 @@ SafetensorsContents read_safetensors(const uint8_t* data, size_t size, const std
     }
 
     // The tensors must tile the buffer: sorted by offset, each starts where the previous ended.
-    std::sort(spans.begin(), spans.end(),
-              [](const Span& a, const Span& b) { return a.begin != b.begin ? a.begin < b.begin : a.end < b.end; });
+    std::sort(spans.begin(), spans.end(), [](const Span& a, const Span& b) {
+        return a.begin != b.begin ? a.begin < b.begin : a.end < b.end;
+    });
     uint64_t cursor = 0;
     for (const Span& s : spans) {
-        RV_CHECK(s.begin == cursor, ErrorCode::kCorruptFile, "'", path, "': tensor '", out.tensors[s.index].first,
-                 "' starts at byte ", s.begin, " of the data buffer, expected ", cursor,
-                 s.begin < cursor ? " (overlapping tensors)" : " (gap between tensors)");
+        RV_CHECK(s.begin == cursor, ErrorCode::kCorruptFile, "'", path, "': tensor '",
+                 out.tensors[s.index].first, "' starts at byte ", s.begin, " of the data buffer, expected ",
+                 cursor, s.begin < cursor ? " (overlapping tensors)" : " (gap between tensors)");
         cursor = s.end;
     }
-    RV_CHECK(cursor == buffer_size, ErrorCode::kCorruptFile, "'", path, "': the data buffer has ", buffer_size,
-             " bytes but the tensors cover ", cursor);
+    RV_CHECK(cursor == buffer_size, ErrorCode::kCorruptFile, "'", path, "': the data buffer has ",
+             buffer_size, " bytes but the tensors cover ", cursor);
     return out;
 }
 
-void write_safetensors(const std::string& path, const std::vector<std::pair<std::string, const Tensor*>>& tensors,
+void write_safetensors(const std::string& path,
+                       const std::vector<std::pair<std::string, const Tensor*>>& tensors,
                        const std::map<std::string, std::string>& metadata) {
     nlohmann::ordered_json header = nlohmann::ordered_json::object();
     if (!metadata.empty()) {
@@ -194,8 +201,8 @@ void write_safetensors(const std::string& path, const std::vector<std::pair<std:
     for (const auto& [key, t] : tensors) {
         RV_CHECK(t != nullptr, ErrorCode::kInvalidArgument, "write_safetensors('", path, "'): tensor '", key,
                  "' is null");
-        RV_CHECK(!key.empty() && key != "__metadata__", ErrorCode::kInvalidArgument, "write_safetensors('", path,
-                 "'): invalid tensor name '", key, "'");
+        RV_CHECK(!key.empty() && key != "__metadata__", ErrorCode::kInvalidArgument, "write_safetensors('",
+                 path, "'): invalid tensor name '", key, "'");
         RV_CHECK(seen.insert(key).second, ErrorCode::kInvalidArgument, "write_safetensors('", path,
                  "'): tensor name '", key, "' appears twice");
         const uint64_t nbytes = static_cast<uint64_t>(t->numel()) * sizeof(float);
@@ -215,7 +222,8 @@ void write_safetensors(const std::string& path, const std::vector<std::pair<std:
         fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
         if (fd < 0 && errno != EEXIST) break;
     }
-    if (fd < 0) RV_THROW(ErrorCode::kIo, "cannot create '", tmp, "' to write '", path, "': ", std::strerror(errno));
+    if (fd < 0)
+        RV_THROW(ErrorCode::kIo, "cannot create '", tmp, "' to write '", path, "': ", std::strerror(errno));
 
     auto write_all = [&](const void* p, size_t n) {
         const char* c = static_cast<const char*>(p);

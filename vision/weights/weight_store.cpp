@@ -15,16 +15,26 @@ namespace rv::weights {
 
 std::string dtype_name(DType d) {
     switch (d) {
-        case DType::kF32: return "F32";
-        case DType::kF16: return "F16";
-        case DType::kBF16: return "BF16";
-        case DType::kF64: return "F64";
-        case DType::kI64: return "I64";
-        case DType::kI32: return "I32";
-        case DType::kI16: return "I16";
-        case DType::kI8: return "I8";
-        case DType::kU8: return "U8";
-        case DType::kBool: return "BOOL";
+        case DType::kF32:
+            return "F32";
+        case DType::kF16:
+            return "F16";
+        case DType::kBF16:
+            return "BF16";
+        case DType::kF64:
+            return "F64";
+        case DType::kI64:
+            return "I64";
+        case DType::kI32:
+            return "I32";
+        case DType::kI16:
+            return "I16";
+        case DType::kI8:
+            return "I8";
+        case DType::kU8:
+            return "U8";
+        case DType::kBool:
+            return "BOOL";
     }
     return "?";
 }
@@ -32,15 +42,19 @@ std::string dtype_name(DType d) {
 size_t dtype_size(DType d) {
     switch (d) {
         case DType::kF64:
-        case DType::kI64: return 8;
+        case DType::kI64:
+            return 8;
         case DType::kF32:
-        case DType::kI32: return 4;
+        case DType::kI32:
+            return 4;
         case DType::kF16:
         case DType::kBF16:
-        case DType::kI16: return 2;
+        case DType::kI16:
+            return 2;
         case DType::kI8:
         case DType::kU8:
-        case DType::kBool: return 1;
+        case DType::kBool:
+            return 1;
     }
     return 1;
 }
@@ -49,7 +63,8 @@ namespace {
 
 // The first bytes of a pre-1.6 torch.save file: pickle PROTO 2 then LONG1 of the magic number
 // 0x1950a86a20f9469cfc6c.
-constexpr uint8_t kLegacyMagic[] = {0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19};
+constexpr uint8_t kLegacyMagic[] = {0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c,
+                                    0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19};
 
 template <typename T>
 T load(const uint8_t* p) {
@@ -101,15 +116,18 @@ void WeightStore::Impl::load(const std::string& wrapper_key) {
         return;
     }
     if (n >= sizeof(kLegacyMagic) && std::equal(std::begin(kLegacyMagic), std::end(kLegacyMagic), d))
-        RV_THROW(ErrorCode::kUnsupported, "'", path,
-                 "' uses the legacy PyTorch format (torch < 1.6, or _use_new_zipfile_serialization=False), "
-                 "which is not supported: re-save it with torch >= 1.6 (torch.save(obj, f)), or convert it with "
-                 "`rwkv-vision convert`");
+        RV_THROW(
+            ErrorCode::kUnsupported, "'", path,
+            "' uses the legacy PyTorch format (torch < 1.6, or _use_new_zipfile_serialization=False), "
+            "which is not supported: re-save it with torch >= 1.6 (torch.save(obj, f)), or convert it with "
+            "`rwkv-vision convert`");
     if (n >= 2 && d[0] == 'P' && d[1] == 'K')
-        RV_THROW(ErrorCode::kCorruptFile, "'", path, "' starts like a zip archive but not with a local file header");
+        RV_THROW(ErrorCode::kCorruptFile, "'", path,
+                 "' starts like a zip archive but not with a local file header");
     if (d[0] == 0x80)
         RV_THROW(ErrorCode::kUnsupported, "'", path,
-                 "' is a bare pickle, not a PyTorch zip checkpoint; re-save it with torch >= 1.6 (torch.save(obj, f))");
+                 "' is a bare pickle, not a PyTorch zip checkpoint; re-save it with torch >= 1.6 "
+                 "(torch.save(obj, f))");
     if (looks_like_safetensors(d, n)) {
         RV_CHECK(wrapper_key.empty(), ErrorCode::kInvalidArgument, "'", path,
                  "' is a safetensors file, which has no wrapper key '", wrapper_key, "'");
@@ -121,8 +139,9 @@ void WeightStore::Impl::load(const std::string& wrapper_key) {
     }
     // Not recognisable: run the safetensors checks anyway for a precise message about its header.
     if (n >= 8) read_safetensors(d, n, path);
-    RV_THROW(ErrorCode::kCorruptFile, "'", path,
-             "' is neither a PyTorch zip checkpoint (.pth) nor a safetensors file (unrecognised first bytes)");
+    RV_THROW(
+        ErrorCode::kCorruptFile, "'", path,
+        "' is neither a PyTorch zip checkpoint (.pth) nor a safetensors file (unrecognised first bytes)");
 }
 
 WeightStore::WeightStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -198,19 +217,33 @@ Tensor WeightStore::get(const std::string& key) const {
     float* dst = t.data();
     const uint8_t* src = e.data;
     switch (e.dtype) {
-        case DType::kF32: std::memcpy(dst, src, n * sizeof(float)); break;
+        case DType::kF32:
+            std::memcpy(dst, src, n * sizeof(float));
+            break;
         case DType::kF16:
             for (size_t i = 0; i < n; ++i) dst[i] = f16_to_float(load<uint16_t>(src + 2 * i));
             break;
         case DType::kBF16:
             for (size_t i = 0; i < n; ++i) dst[i] = bf16_to_float(load<uint16_t>(src + 2 * i));
             break;
-        case DType::kF64: widen<double>(src, dst, n); break;  // rounds to nearest, like .float()
-        case DType::kI64: widen<int64_t>(src, dst, n); break;
-        case DType::kI32: widen<int32_t>(src, dst, n); break;
-        case DType::kI16: widen<int16_t>(src, dst, n); break;
-        case DType::kI8: widen<int8_t>(src, dst, n); break;
-        case DType::kU8: widen<uint8_t>(src, dst, n); break;
+        case DType::kF64:
+            widen<double>(src, dst, n);
+            break;  // rounds to nearest, like .float()
+        case DType::kI64:
+            widen<int64_t>(src, dst, n);
+            break;
+        case DType::kI32:
+            widen<int32_t>(src, dst, n);
+            break;
+        case DType::kI16:
+            widen<int16_t>(src, dst, n);
+            break;
+        case DType::kI8:
+            widen<int8_t>(src, dst, n);
+            break;
+        case DType::kU8:
+            widen<uint8_t>(src, dst, n);
+            break;
         case DType::kBool:
             for (size_t i = 0; i < n; ++i) dst[i] = src[i] != 0 ? 1.0f : 0.0f;
             break;
@@ -221,8 +254,8 @@ Tensor WeightStore::get(const std::string& key) const {
 Tensor WeightStore::take(const std::string& key, const std::optional<Shape>& expected) {
     const TensorEntry& e = entry(key);
     if (expected && *expected != e.shape)
-        RV_THROW(ErrorCode::kShapeMismatch, "'", impl_->path, "': tensor '", key, "' has shape ", shape_str(e.shape),
-                 " but the model expects ", shape_str(*expected));
+        RV_THROW(ErrorCode::kShapeMismatch, "'", impl_->path, "': tensor '", key, "' has shape ",
+                 shape_str(e.shape), " but the model expects ", shape_str(*expected));
     Tensor t = get(key);
     impl_->used.insert(key);
     return t;

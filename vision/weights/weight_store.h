@@ -58,7 +58,7 @@ public:
     std::string wrapper() const;  // which wrapper key was unwrapped ("" for a bare state dict)
 
     bool contains(const std::string& key) const;
-    std::vector<std::string> keys() const;  // sorted
+    std::vector<std::string> keys() const;                   // sorted
     const TensorEntry& entry(const std::string& key) const;  // throws kNotFound naming the file
 
     // Converts to fp32 (f16/bf16/f64/ints widened) and marks the key used. `expected` (if given)

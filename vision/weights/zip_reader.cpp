@@ -12,10 +12,10 @@ namespace rv::weights {
 
 namespace {
 
-constexpr uint32_t kSigLocal = 0x04034b50;       // "PK\3\4"
-constexpr uint32_t kSigCentral = 0x02014b50;     // "PK\1\2"
-constexpr uint32_t kSigEnd = 0x06054b50;         // "PK\5\6"
-constexpr uint32_t kSigEnd64 = 0x06064b50;       // "PK\6\6"
+constexpr uint32_t kSigLocal = 0x04034b50;         // "PK\3\4"
+constexpr uint32_t kSigCentral = 0x02014b50;       // "PK\1\2"
+constexpr uint32_t kSigEnd = 0x06054b50;           // "PK\5\6"
+constexpr uint32_t kSigEnd64 = 0x06064b50;         // "PK\6\6"
 constexpr uint32_t kSigEnd64Locator = 0x07064b50;  // "PK\6\7"
 constexpr size_t kEndSize = 22;
 constexpr size_t kEnd64Size = 56;
@@ -129,8 +129,8 @@ void ZipReader::parse() {
         const uint16_t method = u16(h + 10);
         const size_t name_len = u16(h + 28), extra_len = u16(h + 30), comment_len = u16(h + 32);
         const size_t rec_len = kCentralSize + name_len + extra_len + comment_len;
-        RV_CHECK(fits(pos, rec_len, cd_end), ErrorCode::kCorruptFile, "'", src, "': zip central directory entry ",
-                 i, " runs past the directory");
+        RV_CHECK(fits(pos, rec_len, cd_end), ErrorCode::kCorruptFile, "'", src,
+                 "': zip central directory entry ", i, " runs past the directory");
         RV_CHECK(name_len > 0 && name_len <= kMaxNameLength, ErrorCode::kCorruptFile, "'", src,
                  "': zip entry ", i, " has a name of ", name_len, " bytes");
         ZipEntry e;
@@ -146,8 +146,8 @@ void ZipReader::parse() {
             RV_THROW(ErrorCode::kUnsupported, "'", src, "': zip entry '", e.name,
                      "' is encrypted; encrypted archives are not supported");
         if (method != 0 && method != 8)
-            RV_THROW(ErrorCode::kUnsupported, "'", src, "': zip entry '", e.name, "' uses compression method ",
-                     method, "; only stored (0) and deflate (8) are supported");
+            RV_THROW(ErrorCode::kUnsupported, "'", src, "': zip entry '", e.name,
+                     "' uses compression method ", method, "; only stored (0) and deflate (8) are supported");
 
         // zip64 extended information: present only for the fields that are saturated, in this order.
         if (e.size == 0xFFFFFFFF || e.compressed_size == 0xFFFFFFFF || local_offset == 0xFFFFFFFF ||
@@ -211,8 +211,8 @@ void ZipReader::parse() {
                  ") runs past the end of the data area");
         if (method == 0) {
             RV_CHECK(e.compressed_size == e.size, ErrorCode::kCorruptFile, "'", src, "': stored zip entry '",
-                     e.name, "' has different compressed (", e.compressed_size, ") and uncompressed (", e.size,
-                     ") sizes");
+                     e.name, "' has different compressed (", e.compressed_size, ") and uncompressed (",
+                     e.size, ") sizes");
         } else {
             RV_CHECK(e.size <= e.compressed_size * kMaxDeflateRatio + 64, ErrorCode::kCorruptFile, "'", src,
                      "': zip entry '", e.name, "' declares ", e.size, " bytes from ", e.compressed_size,
@@ -227,8 +227,8 @@ void ZipReader::parse() {
     std::sort(sorted_.begin(), sorted_.end(),
               [&](size_t a, size_t b) { return entries_[a].name < entries_[b].name; });
     for (size_t i = 1; i < sorted_.size(); ++i)
-        RV_CHECK(entries_[sorted_[i]].name != entries_[sorted_[i - 1]].name, ErrorCode::kCorruptFile, "'", src,
-                 "': zip archive has two entries named '", entries_[sorted_[i]].name, "'");
+        RV_CHECK(entries_[sorted_[i]].name != entries_[sorted_[i - 1]].name, ErrorCode::kCorruptFile, "'",
+                 src, "': zip archive has two entries named '", entries_[sorted_[i]].name, "'");
 }
 
 const ZipEntry* ZipReader::find(std::string_view name) const {
@@ -253,8 +253,8 @@ std::span<const uint8_t> ZipReader::read(const ZipEntry& e, std::unique_ptr<uint
     try {
         owned.reset(new uint8_t[e.size == 0 ? 1 : e.size]);
     } catch (const std::bad_alloc&) {
-        RV_THROW(ErrorCode::kLimit, "'", source_, "': out of memory inflating zip entry '", e.name, "' (", e.size,
-                 " bytes)");
+        RV_THROW(ErrorCode::kLimit, "'", source_, "': out of memory inflating zip entry '", e.name, "' (",
+                 e.size, " bytes)");
     }
     z_stream zs{};
     RV_CHECK(inflateInit2(&zs, -MAX_WBITS) == Z_OK, ErrorCode::kInternal, "zlib inflateInit2 failed");
@@ -292,8 +292,8 @@ std::span<const uint8_t> ZipReader::read(const ZipEntry& e, std::unique_ptr<uint
         if (rc == Z_BUF_ERROR && zs.avail_in == 0 && in_left == 0)
             RV_THROW(ErrorCode::kCorruptFile, "'", source_, "': zip entry '", e.name,
                      "' has a truncated deflate stream");
-        RV_THROW(ErrorCode::kCorruptFile, "'", source_, "': zip entry '", e.name, "' has a damaged deflate stream (",
-                 zs.msg ? zs.msg : "zlib error", ")");
+        RV_THROW(ErrorCode::kCorruptFile, "'", source_, "': zip entry '", e.name,
+                 "' has a damaged deflate stream (", zs.msg ? zs.msg : "zlib error", ")");
     }
     RV_CHECK(static_cast<uint64_t>(zs.total_out) == e.size, ErrorCode::kCorruptFile, "'", source_,
              "': zip entry '", e.name, "' inflates to ", static_cast<uint64_t>(zs.total_out),
