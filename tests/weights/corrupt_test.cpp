@@ -247,6 +247,52 @@ TEST(Corrupt, ZipStructure) {
     }
 }
 
+TEST(Corrupt, Zip64Fields) {
+    const std::vector<test::wt::ZipFile> files = {
+        {"archive/data.pkl", to_bytes(one_tensor_pickle("0", 6, 0, {2, 3}, {3, 1}))},
+        {"archive/data/0", float_storage(6)}};
+    const Bytes good = test::wt::make_zip64(files);
+    WeightStore s = WeightStore::from_bytes(good, "z64.pth");
+    EXPECT_EQ(s.get("w")[5], 5.0f);
+
+    const size_t rec = find_sig(good, 0x06064b50).back();
+    const size_t loc = find_sig(good, 0x07064b50).back();
+    const std::vector<size_t> cds = find_sig(good, 0x02014b50);
+    const size_t z64_extra = cds[0] + 46 + files[0].name.size() + 6;  // after the "UT" field
+    struct Case {
+        const char* what;
+        std::function<void(Bytes&)> patch;
+    };
+    const std::vector<Case> cases = {
+        {"record signature", [&](Bytes& b) { b[rec] = 'X'; }},
+        {"locator signature (record then missing)", [&](Bytes& b) { b[loc] = 'X'; }},
+        {"locator offset past the end", [&](Bytes& b) { put32(b, loc + 8, 0x7FFFFFF0u); }},
+        {"locator disk", [&](Bytes& b) { put32(b, loc + 4, 2); }},
+        {"record entry count huge",
+         [&](Bytes& b) {
+             put32(b, rec + 32, 0xFFFFFFF0u);
+             put32(b, rec + 24, 0xFFFFFFF0u);
+         }},
+        {"record directory size huge", [&](Bytes& b) { b[rec + 47] = 0x7F; }},
+        {"record multi-disk", [&](Bytes& b) { put32(b, rec + 16, 1); }},
+        {"extra field too short", [&](Bytes& b) { put16(b, z64_extra + 2, 8); }},
+        {"extra field missing", [&](Bytes& b) { put16(b, z64_extra, 0x7777); }},
+        {"extra size beyond the file",
+         [&](Bytes& b) {
+             b[z64_extra + 4 + 7] = 0x7F;
+             b[z64_extra + 4 + 15] = 0x7F;
+         }},
+        {"extra offset beyond the file", [&](Bytes& b) { b[z64_extra + 4 + 23] = 0x01; }},
+    };
+    for (const Case& c : cases) {
+        Bytes b = good;
+        c.patch(b);
+        std::string msg;
+        EXPECT_NE(open_code(b, "z64.pth", &msg), kLoaded) << c.what;
+        EXPECT_NE(msg.find("z64.pth"), std::string::npos) << c.what << ": " << msg;
+    }
+}
+
 TEST(Corrupt, ArchiveContents) {
     const std::string pkl = one_tensor_pickle("0", 6, 0, {2, 3}, {3, 1});
     auto expect = [](const Bytes& b, ErrorCode c, const char* what, const char* needle = nullptr) {

@@ -99,6 +99,85 @@ Bytes make_zip(const std::vector<ZipFile>& files) {
     return out;
 }
 
+namespace {
+void put64(Bytes& b, uint64_t v) {
+    put32(b, static_cast<uint32_t>(v));
+    put32(b, static_cast<uint32_t>(v >> 32));
+}
+}  // namespace
+
+Bytes make_zip64(const std::vector<ZipFile>& files) {
+    Bytes out, cd;
+    for (const ZipFile& f : files) {
+        const uint64_t offset = out.size();
+        const uint32_t crc = crc32(f.data.data(), f.data.size());
+        put32(out, 0x04034b50);
+        put16(out, 45);
+        put16(out, 0);
+        put16(out, 0);
+        put32(out, 0);
+        put32(out, crc);
+        put32(out, static_cast<uint32_t>(f.data.size()));
+        put32(out, static_cast<uint32_t>(f.data.size()));
+        put16(out, static_cast<uint32_t>(f.name.size()));
+        put16(out, 0);
+        out.insert(out.end(), f.name.begin(), f.name.end());
+        out.insert(out.end(), f.data.begin(), f.data.end());
+
+        put32(cd, 0x02014b50);
+        put16(cd, 45);
+        put16(cd, 45);
+        put16(cd, 0);
+        put16(cd, 0);
+        put32(cd, 0);
+        put32(cd, crc);
+        put32(cd, 0xFFFFFFFFu);  // sizes and offset live in the extra field
+        put32(cd, 0xFFFFFFFFu);
+        put16(cd, static_cast<uint32_t>(f.name.size()));
+        put16(cd, 4 + 6 + 24);  // an unrelated extra field first, then zip64
+        put16(cd, 0);
+        put16(cd, 0);
+        put16(cd, 0);
+        put32(cd, 0);
+        put32(cd, 0xFFFFFFFFu);
+        cd.insert(cd.end(), f.name.begin(), f.name.end());
+        put16(cd, 0x5455);  // "UT" timestamp field, 2 bytes of payload here
+        put16(cd, 2);
+        put16(cd, 0);
+        put16(cd, 0x0001);
+        put16(cd, 24);
+        put64(cd, f.data.size());
+        put64(cd, f.data.size());
+        put64(cd, offset);
+    }
+    const uint64_t cd_offset = out.size();
+    out.insert(out.end(), cd.begin(), cd.end());
+    const uint64_t rec = out.size();
+    put32(out, 0x06064b50);
+    put64(out, 44);
+    put16(out, 45);
+    put16(out, 45);
+    put32(out, 0);
+    put32(out, 0);
+    put64(out, files.size());
+    put64(out, files.size());
+    put64(out, cd.size());
+    put64(out, cd_offset);
+    put32(out, 0x07064b50);
+    put32(out, 0);
+    put64(out, rec);
+    put32(out, 1);
+    put32(out, 0x06054b50);
+    put16(out, 0);
+    put16(out, 0);
+    put16(out, 0xFFFF);
+    put16(out, 0xFFFF);
+    put32(out, 0xFFFFFFFFu);
+    put32(out, 0xFFFFFFFFu);
+    put16(out, 0);
+    return out;
+}
+
 Bytes pickle_of(const Bytes& pth) {
     weights::ZipReader zip(pth.data(), pth.size(), "fixture");
     for (const weights::ZipEntry& e : zip.entries()) {

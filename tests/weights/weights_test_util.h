@@ -26,6 +26,9 @@ struct ZipFile {
     Bytes data;
 };
 Bytes make_zip(const std::vector<ZipFile>& files);
+// The same archive with every size, offset and count moved into zip64 fields (as torch does for
+// checkpoints over 4 GiB): saturated classic fields, zip64 extra fields, zip64 end record.
+Bytes make_zip64(const std::vector<ZipFile>& files);
 
 // The data.pkl of a fixture's archive (via our own zip reader).
 Bytes pickle_of(const Bytes& pth);

@@ -45,6 +45,7 @@ constexpr std::string_view kInertGlobals[] = {
     "mmcv.utils.config.ConfigDict",
     "mmcv.ConfigDict",
     "mmengine.config.config.ConfigDict",
+    "mmengine.logging.history_buffer.HistoryBuffer",
     "addict.addict.Dict",
     "torch.device",
     "torch.Size",

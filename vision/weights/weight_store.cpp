@@ -137,8 +137,8 @@ void WeightStore::Impl::load(const std::string& wrapper_key) {
         index(std::move(c.tensors));
         return;
     }
-    // Not recognisable: run the safetensors checks anyway for a precise message about its header.
-    if (n >= 8) read_safetensors(d, n, path);
+    // A '{' where the safetensors header would start: report what is wrong with that header.
+    if (n >= 9 && d[8] == '{') read_safetensors(d, n, path);
     RV_THROW(
         ErrorCode::kCorruptFile, "'", path,
         "' is neither a PyTorch zip checkpoint (.pth) nor a safetensors file (unrecognised first bytes)");
