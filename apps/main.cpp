@@ -1,6 +1,7 @@
 // rwkv-vision: one binary, subcommands classify, eval, convert, models, info.
 // Layer: apps. Results go to stdout, diagnostics to stderr; exit statuses in app_common.h.
 #include <CLI/CLI.hpp>
+#include <functional>
 #include <iostream>
 #include <map>
 
@@ -23,10 +24,14 @@ int main(int argc, char** argv) {
         {"convert", add_convert(app, global)},
     };
     // Subcommands accept the global flags too (`rwkv-vision classify --threads 2 ...`).
-    for (CLI::App* sub : app.get_subcommands({})) {
-        sub->add_option("--threads", global.threads, "worker threads")->check(CLI::NonNegativeNumber);
-        sub->add_flag("-q,--quiet", global.quiet, "no progress output");
-    }
+    std::function<void(CLI::App*)> add_global = [&](CLI::App* cmd) {
+        for (CLI::App* sub : cmd->get_subcommands({})) {
+            sub->add_option("--threads", global.threads, "worker threads")->check(CLI::NonNegativeNumber);
+            sub->add_flag("-q,--quiet", global.quiet, "no progress output");
+            add_global(sub);
+        }
+    };
+    add_global(&app);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
