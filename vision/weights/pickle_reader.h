@@ -33,11 +33,11 @@
 namespace rv::weights::pickle {
 
 struct Limits {
-    size_t max_values = 4'000'000;  // objects created (each opcode creates at most one)
+    size_t max_values = 2'000'000;  // objects created (at most one per opcode; ~100 bytes each)
     size_t max_stack = 1'000'000;   // operand stack entries
     size_t max_marks = 4096;        // nesting of MARK ... (tuples, lists, dicts)
-    size_t max_memo = 4'000'000;    // memo entries
-    size_t max_items = 64'000'000;  // items held by all lists, tuples and dicts together
+    size_t max_memo = 2'000'000;    // memo entries
+    size_t max_items = 16'000'000;  // items held by all lists, tuples and dicts together
     size_t max_ndim = 64;           // tensor rank
 };
 
