@@ -142,9 +142,11 @@ def bi_wkv_matrix(w, u, k, v, token_split: int = 32, eps: float = 1e-6, dtype=to
     kmax = k.amax(dim=1, keepdim=True)
     ek = torch.exp(k - kmax)                               # [B,T,C]
     # batched over channels: [C,T,T] @ [C,T,B]
-    num = torch.bmm(G, (ek * v).permute(2, 1, 0)).permute(2, 1, 0)
-    den = torch.bmm(G, ek.permute(2, 1, 0)).permute(2, 1, 0)
-    return (num / (den + eps)).to(out_dtype)
+    B = k.shape[0]
+    # one batched product over channels: [C,T,T] @ [C,T,2B] (numerator and denominator together)
+    rhs = torch.cat([ek * v, ek], dim=0).permute(2, 1, 0).contiguous()
+    nd = torch.bmm(G, rhs).permute(2, 1, 0)
+    return (nd[:B] / (nd[B:] + eps)).to(out_dtype)
 
 
 def bi_wkv(w, u, k, v, token_split: int = 32, eps: float = 1e-6, impl: str = "recurrent"):

@@ -55,9 +55,17 @@ def det_tensor(key: str, shape, lo: float, hi: float, global_seed: int) -> torch
 # --------------------------------------------------------------------------- ranges
 
 def param_range(key: str, shape: Tuple[int, ...]) -> Tuple[float, float]:
-    """A (lo, hi) for a parameter, by kind, chosen so a 12–24 layer model stays well conditioned
-    (final features O(1), logits O(1)) while every parameter is O(1)-visible: a wrong scale or a
-    missing term changes the output clearly."""
+    """A (lo, hi) for a parameter, by kind, chosen so a 12-24 layer model stays well conditioned
+    (final features O(1), logits O(1)) while every parameter is visible in the output: a wrong
+    scale or a missing term changes the logits clearly (well above 1e-4).
+
+    The Bi-WKV ones are wider than a plain 1/sqrt(fan_in) init on purpose: with k = O(1) the
+    Bi-WKV output is a near-uniform average and hides bugs. att.key ±2.5/sqrt(C) makes the
+    weights peaky; spatial_decay in [-10, 15] and spatial_first in [-20, 60] (both divided by T)
+    make locality and the bonus matter, while every Bi-WKV denominator stays a sum of positive
+    weights (checked by tools/make_model_fixtures.py). At these settings, switching TOKEN_SPLIT
+    32 -> 16 moves vrwkv_t/vrwkv_s logits by ~1e-3 / ~1e-1.
+    """
     name = key.split(".")[-1]
     parent = key.split(".")[-2] if "." in key else ""
     if key.endswith("pos_embed"):
@@ -69,9 +77,15 @@ def param_range(key: str, shape: Tuple[int, ...]) -> Tuple[float, float]:
     if key.endswith("patch_embed.projection.bias"):
         return (-0.1, 0.1)
     if name == "spatial_decay":
-        return (-3.0, 3.0)
+        return (-10.0, 15.0)
     if name == "spatial_first":
-        return (-1.0, 1.0)
+        return (-20.0, 60.0)
+    if key.endswith("att.key.weight"):
+        a = 2.5 / np.sqrt(shape[1])
+        return (-a, a)
+    if key.endswith("head.fc.weight"):
+        a = 4.0 / np.sqrt(shape[1])
+        return (-a, a)
     if name.startswith("spatial_mix_"):
         return (0.0, 1.0)
     if name in ("gamma1", "gamma2"):

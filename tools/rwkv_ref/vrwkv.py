@@ -49,15 +49,17 @@ def q_shift(x: torch.Tensor, hw: Tuple[int, int], shift_pixel: int = 1, gamma: f
     if H * W != T:
         raise ValueError(f"q_shift: grid {H}x{W} does not match T={T}")
     s = shift_pixel
-    src = x.transpose(1, 2).reshape(B, C, H, W)
-    out = torch.zeros_like(src)
     b = [int(C * gamma * i) for i in range(5)]
-    out[:, b[0]:b[1], :, s:] = src[:, b[0]:b[1], :, :W - s]
-    out[:, b[1]:b[2], :, :W - s] = src[:, b[1]:b[2], :, s:]
-    out[:, b[2]:b[3], s:, :] = src[:, b[2]:b[3], :H - s, :]
-    out[:, b[3]:b[4], :H - s, :] = src[:, b[3]:b[4], s:, :]
-    out[:, b[4]:] = src[:, b[4]:]
-    return out.flatten(2).transpose(1, 2)
+    g = x.view(B, H, W, C)                       # channels-last grid, token n = h*W + w
+    p = F.pad(g, [0, 0, s, s, s, s])             # zero border of s on both sides of H and W
+    parts = [
+        p[:, s:s + H, 0:W, b[0]:b[1]],           # value of the left neighbour (w - s)
+        p[:, s:s + H, 2 * s:2 * s + W, b[1]:b[2]],   # right neighbour (w + s)
+        p[:, 0:H, s:s + W, b[2]:b[3]],           # upper neighbour (h - s)
+        p[:, 2 * s:2 * s + H, s:s + W, b[3]:b[4]],   # lower neighbour (h + s)
+        g[..., b[4]:],                           # identity (empty for gamma = 1/4)
+    ]
+    return torch.cat(parts, dim=-1).reshape(B, T, C)
 
 
 def resize_pos_embed(pos: torch.Tensor, src_hw, dst_hw, mode: str = "bicubic") -> torch.Tensor:
@@ -136,9 +138,10 @@ class VRWKV_SpatialMix(nn.Module):
     def forward(self, x, hw):
         B, T, C = x.shape
         xx = q_shift(x, hw)
-        xk = x * self.spatial_mix_k + xx * (1 - self.spatial_mix_k)
-        xv = x * self.spatial_mix_v + xx * (1 - self.spatial_mix_v)
-        xr = x * self.spatial_mix_r + xx * (1 - self.spatial_mix_r)
+        # x * mix + xx * (1 - mix), written as one lerp
+        xk = torch.lerp(xx, x, self.spatial_mix_k)
+        xv = torch.lerp(xx, x, self.spatial_mix_v)
+        xr = torch.lerp(xx, x, self.spatial_mix_r)
         k = self.key(xk)
         v = self.value(xv)
         sr = torch.sigmoid(self.receptance(xr))
@@ -172,8 +175,8 @@ class VRWKV_ChannelMix(nn.Module):
 
     def forward(self, x, hw):
         xx = q_shift(x, hw)
-        xk = x * self.spatial_mix_k + xx * (1 - self.spatial_mix_k)
-        xr = x * self.spatial_mix_r + xx * (1 - self.spatial_mix_r)
+        xk = torch.lerp(xx, x, self.spatial_mix_k)
+        xr = torch.lerp(xx, x, self.spatial_mix_r)
         h = torch.square(torch.relu(self.key(xk)))
         if self.key_norm is not None:
             h = self.key_norm(h)
