@@ -114,6 +114,69 @@ def test_float32_io_and_grad():
     assert (yr - y.detach()).abs().max().item() < 1e-5
 
 
+def _kernel_simulation(w, u, k, v, token_split):
+    """Scalar float64 simulation of the three phases of the official 2024 shared-memory forward
+    kernel (classification/.../cuda/wkv_cuda.cu), without its log-scale bookkeeping (exact in
+    float64 for moderate k) and with EPS = 0. One channel: w, u floats; k, v lists of length T.
+    Written from the kernel's arithmetic, independently of the §2.6 table."""
+    T = len(k)
+    S = -(-T // token_split)
+    starts = [m * S for m in range(token_split)]
+    lens = [max(0, min(S, T - t0)) for t0 in starts]
+    # phase 1: per-chunk sums; "fwd" weights tokens by distance from the chunk start,
+    # "bwd" by distance to one past the chunk end
+    fwd_n, fwd_d, bwd_n, bwd_d = [], [], [], []
+    for t0, L in zip(starts, lens):
+        fn = fd = bn = bd = 0.0
+        for i in range(t0, t0 + L):
+            e = math.exp(k[i] - w * (i - t0))
+            fn += e * v[i]
+            fd += e
+            e = math.exp(k[i] - w * (t0 + L - i))
+            bn += e * v[i]
+            bd += e
+        fwd_n.append(fn)
+        fwd_d.append(fd)
+        bwd_n.append(bn)
+        bwd_d.append(bd)
+    y = [0.0] * T
+    for m, (t0, L) in enumerate(zip(starts, lens)):
+        if L <= 0:
+            continue
+        # phase 2: combine earlier chunks (past) and this + later chunks (future)
+        pn = sum(bwd_n[i] * math.exp(-w * (m - i - 1) * S) for i in range(m))
+        pd = sum(bwd_d[i] * math.exp(-w * (m - i - 1) * S) for i in range(m))
+        fn = sum(fwd_n[i] * math.exp(-w * (i - m) * S) for i in range(m, token_split))
+        fd = sum(fwd_d[i] * math.exp(-w * (i - m) * S) for i in range(m, token_split))
+        fn -= math.exp(k[t0]) * v[t0]
+        fd -= math.exp(k[t0])
+        # phase 3: walk the chunk
+        for i in range(t0, t0 + L):
+            e = math.exp(u + k[i])
+            y[i] = (fn + pn + e * v[i]) / (fd + pd + e)
+            pn = math.exp(-w) * pn + math.exp(k[i]) * v[i]
+            pd = math.exp(-w) * pd + math.exp(k[i])
+            j = (i + 1) % T
+            fn = math.exp(w) * (fn - math.exp(k[j]) * v[j])
+            fd = math.exp(w) * (fd - math.exp(k[j]))
+    return y
+
+
+def test_against_kernel_simulation():
+    gen = torch.Generator().manual_seed(11)
+    for T in (1, 2, 7, 33, 50, 196, 300):
+        for ts in (16, 32):
+            k = _rand(gen, (1, T, 2), -3, 3)
+            v = _rand(gen, (1, T, 2), -1, 1)
+            w = _rand(gen, (2,), -8, 8) / T
+            u = _rand(gen, (2,), -3, 3) / T
+            y = bi_wkv_recurrent(w, u, k, v, ts, 0.0)
+            for c in range(2):
+                want = _kernel_simulation(w[c].item(), u[c].item(), k[0, :, c].tolist(), v[0, :, c].tolist(), ts)
+                err = max(abs(a - b) for a, b in zip(y[0, :, c].tolist(), want))
+                assert err < 1e-11, (T, ts, c, err)
+
+
 if __name__ == "__main__":
     for name, fn in list(globals().items()):
         if name.startswith("test_") and callable(fn):
