@@ -72,9 +72,18 @@ def uni(g, shape, lo, hi):
     return (lo + (hi - lo) * torch.rand(*shape, generator=g, dtype=F64)).to(F32)
 
 
+def _fresh(o):
+    """Every tensor contiguous, in its own storage, offset 0 (what a plain reader expects)."""
+    if isinstance(o, torch.Tensor):
+        return o.detach().contiguous().clone()
+    if isinstance(o, dict):
+        return type(o)((k, _fresh(v)) for k, v in o.items())
+    return o
+
+
 def save_pth(path, obj):
     os.makedirs(os.path.dirname(path), exist_ok=True)
-    torch.save(obj, path)
+    torch.save(_fresh(obj), path)
     written.append(path)
 
 
