@@ -64,7 +64,7 @@ int run(const ClassifyFlags& f, const GlobalOptions& g) {
             else
                 scores = metrics::softmax(logits.data(), logits.numel());
             top = metrics::top_k(scores, f.topk);
-        } catch (const Error& e) {
+        } catch (const std::exception& e) {  // rv::Error, or bad_alloc on a huge input: this item only
             ++failed;
             std::cerr << "rwkv-vision: " << file << ": " << e.what() << "\n";
             continue;
@@ -86,13 +86,13 @@ int run(const ClassifyFlags& f, const GlobalOptions& g) {
                 entry["topk"].push_back(
                     {{"index", t.index}, {"label", labels[static_cast<size_t>(t.index)]}, {"score", t.score}});
             if (f.format == "jsonl")
-                out << entry.dump() << "\n";
+                out << entry.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
             else
                 json_all.push_back(std::move(entry));
         }
     }
     progress.finish();
-    if (f.format == "json") out << json_all.dump(2) << "\n";
+    if (f.format == "json") out << json_all.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
     write_output(f.output, out.str());
     if (failed) {
         std::cerr << "rwkv-vision: " << failed << " of " << files.size() << " inputs failed\n";

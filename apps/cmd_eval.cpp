@@ -38,9 +38,16 @@ std::string folder_safe(const std::string& label) {
 // Maps a class folder name to a label index: the label itself, the label with '/' replaced by
 // '_', or the index written as a number.
 int64_t folder_to_class(const std::string& folder, const std::vector<std::string>& labels) {
+    int64_t found = -1;
     for (size_t i = 0; i < labels.size(); ++i)
-        if (labels[i] == folder || folder_safe(labels[i]) == folder) return static_cast<int64_t>(i);
-    if (!folder.empty() && std::all_of(folder.begin(), folder.end(), ::isdigit) && folder.size() < 9) {
+        if (labels[i] == folder || folder_safe(labels[i]) == folder) {
+            RV_CHECK(found < 0, ErrorCode::kInvalidArgument, "class folder '", folder, "' matches two labels (",
+                     found, " and ", i, "); name the folder by the class index instead");
+            found = static_cast<int64_t>(i);
+        }
+    if (found >= 0) return found;
+    auto digit = [](char ch) { return std::isdigit(static_cast<unsigned char>(ch)) != 0; };
+    if (!folder.empty() && std::all_of(folder.begin(), folder.end(), digit) && folder.size() < 9) {
         const long v = std::stol(folder);
         if (v >= 0 && static_cast<size_t>(v) < labels.size()) return v;
     }
@@ -80,7 +87,7 @@ int run(const EvalFlags& f, const GlobalOptions& g) {
             x.reshape(s);
             const Tensor logits = model.forward(x);
             acc.add(logits.data(), truth);
-        } catch (const Error& e) {
+        } catch (const std::exception& e) {  // rv::Error, or bad_alloc on a huge input: this item only
             ++failed;
             std::cerr << "rwkv-vision: " << file << ": " << e.what() << "\n";
         }
@@ -121,10 +128,10 @@ int run(const EvalFlags& f, const GlobalOptions& g) {
         }
     }
     if (f.format == "json")
-        write_output("-", report.dump(2) + "\n");
+        write_output("-", report.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
     else
         write_output("-", text.str());
-    if (!f.output.empty()) write_output(f.output, report.dump(2) + "\n");
+    if (!f.output.empty()) write_output(f.output, report.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
     return failed ? kExitSomeFailed : kExitOk;
 }
 

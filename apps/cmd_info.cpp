@@ -57,7 +57,7 @@ Runner add_info(CLI::App& app, const GlobalOptions&) {
         }
         j["structure"] = structure;
         if (*as_json) {
-            write_output("-", j.dump(2) + "\n");
+            write_output("-", j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
             return kExitOk;
         }
         out << *path << ": " << j["format"].get<std::string>();

@@ -12,7 +12,7 @@ void ModelFlags::add_to(CLI::App& cmd, bool model_required) {
         ->check(CLI::ExistingFile);
     cmd.add_option("--labels", load.labels_path, "class names, one per line")->check(CLI::ExistingFile);
     cmd.add_option("--input-size", input_size, "crop size the image is resized to (default: the model's)")
-        ->check(CLI::Range(1, 65536));
+        ->check(CLI::Range(1, 16384));
     cmd.add_option("--crop-pct", crop_pct, "short side = input-size / crop-pct before the centre crop")
         ->check(CLI::Range(0.01, 1.0));
     cmd.add_flag("--no-resize", load.no_resize, "run each image at its own size (normalised, padded by the model)");

@@ -39,10 +39,17 @@ CheckpointStructure detect_structure(const weights::WeightStore& store, const st
 
 void Vrwkv::load(weights::WeightStore& store, const std::string& prefix, VrwkvConfig& cfg) {
     const CheckpointStructure s = detect_structure(store, prefix);
-    // What the file has is what runs for the optional parts (spec §2.9: detect key_norm from the file).
+    // Optional parts the file has and the config does not mention are taken from the file (spec
+    // §2.9: VRWKV-B may have key_norm); parts the config requires and the file lacks are an error,
+    // so a stripped checkpoint cannot load and silently give wrong answers.
+    RV_CHECK(!cfg.key_norm || s.key_norm, ErrorCode::kShapeMismatch, store.path(), ": the model has key_norm but key '",
+             prefix, "layers.0.att.key_norm.weight' is missing");
+    RV_CHECK(!cfg.init_values || s.layer_scale, ErrorCode::kShapeMismatch, store.path(),
+             ": the model has layer scale but key '", prefix, "layers.0.gamma1' is missing");
+    RV_CHECK(s.depth == cfg.depth, ErrorCode::kShapeMismatch, store.path(), ": the file has ", s.depth,
+             " blocks under '", prefix, "layers.', the model config says depth ", cfg.depth);
     cfg.key_norm = s.key_norm;
     if (s.layer_scale && !cfg.init_values) cfg.init_values = 1.0;
-    if (!s.layer_scale) cfg.init_values.reset();
     cfg.validate();
     cfg_ = cfg;
     const int64_t C = cfg.embed_dims, p = cfg.patch_size;
@@ -56,7 +63,13 @@ void Vrwkv::load(weights::WeightStore& store, const std::string& prefix, VrwkvCo
 
     // The stored grid: from the file when it is square (a loader must not trust the model name),
     // else from img_size.
-    const int64_t L = store.contains(root.key("pos_embed")) ? store.entry(root.key("pos_embed")).shape.at(1) : -1;
+    int64_t L = -1;
+    if (store.contains(root.key("pos_embed"))) {
+        const Shape& ps = store.entry(root.key("pos_embed")).shape;
+        RV_CHECK(ps.size() == 3 && ps[0] == 1 && ps[2] == C, ErrorCode::kShapeMismatch, store.path(), ": key '",
+                 root.key("pos_embed"), "' has shape ", shape_str(ps), ", expected [1, N, ", C, "]");
+        L = ps[1];
+    }
     if (s.pos_h > 0 && s.pos_h * s.pos_w == L) {
         pos_h_ = s.pos_h;
         pos_w_ = s.pos_w;
@@ -80,6 +93,12 @@ Tensor Vrwkv::forward(const Tensor& images, int64_t& Hp, int64_t& Wp, const Trac
     Hp = ops::ref::patch_grid(H, p);
     Wp = ops::ref::patch_grid(W, p);
     const int64_t T = Hp * Wp, K = Cin * p * p;
+    // Activations of one block: about a dozen [T, C] buffers plus the channel-mix hidden [T, 4C].
+    const double bytes = 4.0 * static_cast<double>(B) * static_cast<double>(T) *
+                         (12.0 * static_cast<double>(C) + 2.0 * static_cast<double>(cfg_.hidden_dims()));
+    RV_CHECK(bytes <= kMaxActivationBytes, ErrorCode::kLimit, "input ", shape_str(images.shape()), " needs about ",
+             static_cast<int64_t>(bytes / (1 << 20)), " MiB of activations, over the limit of ",
+             static_cast<int64_t>(kMaxActivationBytes / (1 << 20)), " MiB: use a smaller image or drop --no-resize");
 
     Tensor tokens({B, T, C});
     {

@@ -35,6 +35,10 @@ struct CheckpointStructure {
 // file does not look like a VRWKV checkpoint.
 CheckpointStructure detect_structure(const weights::WeightStore& store, const std::string& prefix);
 
+// Upper bound on the activation memory of one forward pass, so that a huge image gives a clear
+// error instead of an out-of-memory kill.
+inline constexpr double kMaxActivationBytes = 8.0 * (1 << 30);
+
 class Vrwkv {
 public:
     // Loads every backbone parameter under `prefix`. The checkpoint decides key_norm and layer

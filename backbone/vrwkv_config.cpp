@@ -2,6 +2,7 @@
 #include "backbone/vrwkv_config.h"
 
 #include <nlohmann/json.hpp>
+#include <map>
 #include <set>
 
 #include "vision/core/error.h"
@@ -9,21 +10,24 @@
 namespace rv::backbone {
 
 void VrwkvConfig::validate() const {
-    auto positive = [](int v, const char* name) {
-        RV_CHECK(v > 0, ErrorCode::kInvalidArgument, "model config: '", name, "' must be positive, got ", v);
+    // Upper bounds keep every derived size (hidden = hidden_rate·embed_dims, patch areas) far from
+    // int overflow; they are well above any published model.
+    auto positive = [](int v, const char* name, int max = 1 << 20) {
+        RV_CHECK(v > 0 && v <= max, ErrorCode::kInvalidArgument, "model config: '", name, "' must be in [1, ", max,
+                 "], got ", v);
     };
-    positive(embed_dims, "embed_dims");
-    positive(depth, "depth");
-    positive(hidden_rate, "hidden_rate");
-    positive(img_size, "img_size");
-    positive(patch_size, "patch_size");
-    positive(in_channels, "in_channels");
+    positive(embed_dims, "embed_dims", 1 << 15);
+    positive(depth, "depth", 1024);
+    positive(hidden_rate, "hidden_rate", 64);
+    positive(img_size, "img_size", 1 << 16);
+    positive(patch_size, "patch_size", 1024);
+    positive(in_channels, "in_channels", 64);
     positive(num_classes, "num_classes");
-    positive(token_split, "token_split");
+    positive(token_split, "token_split", 1 << 16);
     RV_CHECK(img_size >= patch_size, ErrorCode::kInvalidArgument, "model config: img_size ", img_size,
              " is smaller than patch_size ", patch_size);
     RV_CHECK(eps >= 0.0, ErrorCode::kInvalidArgument, "model config: eps must be >= 0");
-    if (head == HeadKind::kMlp) positive(head_hidden_dims, "head_hidden_dims");
+    if (head == HeadKind::kMlp) positive(head_hidden_dims, "head_hidden_dims", 1 << 16);
 }
 
 VrwkvConfig vrwkv_preset(const std::string& name) {
@@ -47,6 +51,7 @@ VrwkvConfig vrwkv_preset(const std::string& name) {
         c.img_size = 192;  // the 384 model keeps the 12×12 table and resizes it (spec §2.2)
         c.head = HeadKind::kMlp;
         c.head_hidden_dims = 3072;
+        c.token_split = 16;  // trained with the InternImage-code kernel, TOKEN_SPLIT 16 (spec §2.6)
     } else {
         RV_THROW(ErrorCode::kNotFound, "unknown VRWKV preset '", name, "'; known: vrwkv_t, vrwkv_s, vrwkv_b, vrwkv_l");
     }
@@ -69,9 +74,28 @@ VrwkvConfig config_from_json(const std::string& json_text, const std::string& so
     static const std::set<std::string> known = {
         "embed_dims", "depth", "hidden_rate", "post_norm", "init_values", "key_norm", "img_size", "patch_size",
         "in_channels", "num_classes", "token_split", "eps", "head", "head_hidden_dims", "arch"};
-    for (const auto& [key, value] : j.items())
-        RV_CHECK(known.count(key), ErrorCode::kInvalidArgument, "model config ", source_name,
+    // Fields of the official VRWKV constructor (and mmcls config dicts) that only matter for
+    // training: accepted and ignored, so an official backbone dict can be pasted as it is.
+    static const std::set<std::string> training_only = {"type", "drop_path_rate", "drop_rate", "with_cp",
+                                                        "init_mode", "init_cfg"};
+    // Official fields we support only at their published value.
+    const std::map<std::string, nlohmann::json> fixed = {
+        {"shift_pixel", 1},       {"channel_gamma", 0.25},      {"shift_mode", "q_shift"},
+        {"final_norm", true},     {"interpolate_mode", "bicubic"}, {"out_indices", -1}};
+    for (const auto& [key, value] : j.items()) {
+        if (training_only.count(key)) continue;
+        if (auto f = fixed.find(key); f != fixed.end()) {
+            RV_CHECK(value == f->second, ErrorCode::kUnsupported, "model config ", source_name, ": ", key, " = ",
+                     value.dump(), " is not supported (only ", f->second.dump(), ")");
+            continue;
+        }
+        RV_CHECK(known.count(key) || key == "k_norm", ErrorCode::kInvalidArgument, "model config ", source_name,
                  ": unknown field '", key, "'");
+    }
+    if (j.contains("type"))
+        RV_CHECK(j.at("type") == "VRWKV", ErrorCode::kUnsupported, "model config ", source_name, ": type ",
+                 j.at("type").dump(), " is not supported (only VRWKV)");
+    if (j.contains("k_norm") && !j.contains("key_norm")) j["key_norm"] = j["k_norm"];  // InternImage spelling
     VrwkvConfig c;
     try {
         if (j.contains("arch")) {

@@ -1,6 +1,7 @@
 // Classifier loading (config, preprocessing and labels resolution) and forward. Layer: heads.
 #include "heads/classifier.h"
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -196,6 +197,7 @@ Resolved resolve(const std::string& model, const LoadOptions& opt, const weights
                  s.embed_dims, ", depth ", s.depth,
                  " match no preset): pass --config with the model's settings (see README)");
         r.desc.config = backbone::vrwkv_preset(preset);
+        r.desc.config_is_explicit = false;
         r.desc.config.patch_size = s.patch_size;
         r.desc.config.in_channels = s.in_channels;
     }
@@ -254,7 +256,7 @@ Classifier Classifier::from_store(weights::WeightStore& store, ModelDescription 
     c.path_ = store.path();
     c.desc_ = std::move(desc);
     c.backbone_.load(store, prefix, c.desc_.config);
-    c.head_.load(store, head_prefix_for(prefix), c.desc_.config);
+    c.head_.load(store, head_prefix_for(prefix), c.desc_.config, c.desc_.config_is_explicit);
     store.check_all_used();
     c.parameters_ = count_parameters(store);
     const auto n = static_cast<size_t>(c.head_.num_classes());
@@ -271,7 +273,11 @@ Tensor Classifier::forward(const Tensor& images, const backbone::TraceFn& trace)
     const Tensor tokens = backbone_.forward(images, Hp, Wp, trace);
     const Tensor feat = global_average_pool(tokens);
     if (trace) trace("feat", feat.data(), feat.shape());
-    return head_.forward(feat);
+    Tensor logits = head_.forward(feat);
+    for (int64_t i = 0; i < logits.numel(); ++i)
+        RV_CHECK(std::isfinite(logits[i]), ErrorCode::kCorruptFile, "the model produced non-finite logits (NaN/Inf): ",
+                 "the weights in ", path_, " or the input contain non-finite values");
+    return logits;
 }
 
 Tensor Classifier::preprocess(const image::Image8& img) const { return image::preprocess(img, desc_.preprocess); }

@@ -30,6 +30,9 @@ struct ModelDescription {
     backbone::VrwkvConfig config;
     image::PreprocessConfig preprocess;
     std::vector<std::string> labels;
+    // The config was given (flag, metadata, zoo): the head in the file must match it. False when
+    // the config was only inferred from the file's structure.
+    bool config_is_explicit = true;
 };
 
 class Classifier {

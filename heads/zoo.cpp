@@ -15,14 +15,15 @@ namespace fs = std::filesystem;
 
 std::string data_dir() {
     if (const char* env = std::getenv("RWKV_VISION_DATA"); env && *env) return env;
+    auto is_data_dir = [](const fs::path& d) { return fs::exists(d / "models.json") || fs::is_directory(d / "labels"); };
 #ifdef RV_DATA_DIR
-    if (fs::exists(fs::path(RV_DATA_DIR) / "models.json")) return RV_DATA_DIR;
+    if (is_data_dir(RV_DATA_DIR)) return RV_DATA_DIR;
 #endif
     std::error_code ec;
     const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
     if (!ec) {
         for (const fs::path& cand : {exe.parent_path() / "../share/rwkv-vision/data", exe.parent_path() / "../data"})
-            if (fs::exists(cand / "models.json")) return fs::weakly_canonical(cand).string();
+            if (is_data_dir(cand)) return fs::weakly_canonical(cand).string();
     }
     RV_THROW(ErrorCode::kNotFound,
              "cannot find the rwkv-vision data folder (models.json); set RWKV_VISION_DATA to the repository's data/");
@@ -51,8 +52,7 @@ static std::vector<ZooEntry> build_table() {
     official("vrwkv_t_in1k_224", "vrwkv_t", 224, 0.875, 32, "VRWKV-T ImageNet-1k 224 (official, 75.1 top-1)");
     official("vrwkv_s_in1k_224", "vrwkv_s", 224, 0.875, 32, "VRWKV-S ImageNet-1k 224 (official, 80.1 top-1)");
     official("vrwkv_b_in1k_224", "vrwkv_b", 224, 0.875, 32, "VRWKV-B ImageNet-1k 224 (official, 82.0 top-1)");
-    // VRWKV-L was trained with the InternImage-code kernel (TOKEN_SPLIT 16; spec §2.6 table).
-    official("vrwkv_l_22kto1k_384", "vrwkv_l", 384, 1.0, 16,
+    official("vrwkv_l_22kto1k_384", "vrwkv_l", 384, 1.0, backbone::vrwkv_preset("vrwkv_l").token_split,
              "VRWKV-L IN-22k→1k 384 (official, 86.0 top-1)");
 
     // Bundled models: data/models.json (id, file, sha256, description). Their configuration,

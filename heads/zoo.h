@@ -24,7 +24,7 @@ struct ZooEntry {
     std::string sha256;       // of the bundled file
 };
 
-// Folder with models.json, labels/, models/, samples/: $RWKV_VISION_DATA, else the source tree's
+// Folder with models.json and/or labels/, models/, samples/: $RWKV_VISION_DATA, else the source tree's
 // data/ (compiled in), else <exe>/../share/rwkv-vision/data.
 std::string data_dir();
 

@@ -18,14 +18,15 @@ Effective weight of token j in output t (t0 = start of t's chunk), per channel:
     t0 <= j < t   : e^{k_j} * (e^{-(t-j-1) w} + [j > t0] (1 - e^{w}) e^{(t-j) w})
     j >  t        : e^{k_j} * e^{-(j-t) w}
 
-Project-wide definition of EPS (the C++ kernel computes exactly this): per (b, c) let
-kmax = max_t k_t. Then
+EPS exactly where the kernel puts it (the C++ reference computes the same): the kernel keeps its
+sums as (mantissa, log-scale) pairs and adds EPS to the denominator after dividing by e^{no_t},
+no_t = max(o_future, u + k_t, o_past) of its running log-scales, so
 
-    y_t = sum_j W_tj v_j / (sum_j W_tj + eps * e^{kmax})
+    y_t = sum_j W_tj v_j / (sum_j W_tj + eps * e^{no_t})
 
-i.e. after shifting to ek_j = e^{k_j - kmax} the denominator gets ``+ eps`` exactly. The CUDA kernel
-adds EPS after scaling by its running max exponent instead; the two differ by ~1e-6 relative at most.
-The output is cast back to the dtype of ``k`` (float32 for float32 inputs).
+``kernel_log_scale`` reproduces no_t in O(T). It can exceed max k by up to |spatial_decay| (the
+future scale grows by w per token even while terms are subtracted), so EPS matters for large
+positive decays. The output is cast back to the dtype of ``k`` (float32 for float32 inputs).
 """
 from __future__ import annotations
 
@@ -45,6 +46,41 @@ def _check(w, u, k, v):
 def chunk_len(T: int, token_split: int) -> int:
     """Chunk length S = ceil(T / token_split) used by the kernel."""
     return max(1, math.ceil(T / token_split))
+
+
+_MIN_SCALE = -1e38  # the kernel's MIN_VALUE: log-scale of an empty sum
+
+
+def kernel_log_scale(w, u, k, token_split: int = 32):
+    """no_t of the kernel for every token: [B, T, C] float64 (w, u [C]; k [B, T, C])."""
+    f = torch.float64
+    w = w.to(f)
+    u = u.to(f)
+    k = k.to(f)
+    B, T, C = k.shape
+    S = chunk_len(T, token_split)
+    starts = list(range(0, T, S))
+    fut, past = [], []
+    for t0 in starts:
+        L = min(S, T - t0)
+        i = torch.arange(t0, t0 + L, dtype=f).view(1, L, 1)
+        kk = k[:, t0:t0 + L]
+        fut.append((kk - w * (i - t0)).amax(1))        # forward pass of the chunk
+        past.append((kk - w * (t0 + L - i)).amax(1))    # backward pass of the chunk
+    no = torch.empty(B, T, C, dtype=f)
+    low = torch.full((B, C), _MIN_SCALE, dtype=f)
+    for m, t0 in enumerate(starts):
+        o_past = low.clone()
+        for i in range(m):
+            o_past = torch.maximum(o_past, past[i] - w * ((m - i - 1) * S))
+        o_fut = low.clone()
+        for i in range(m, len(starts)):
+            o_fut = torch.maximum(o_fut, fut[i] - w * ((i - m) * S))
+        for t in range(t0, min(t0 + S, T)):
+            no[:, t] = torch.maximum(torch.maximum(o_fut, u + k[:, t]), o_past)
+            o_past = torch.maximum(o_past - w, k[:, t])
+            o_fut = torch.maximum(o_fut + w, k[:, (t + 1) % T] + w)
+    return no
 
 
 def bi_wkv_recurrent(w, u, k, v, token_split: int = 32, eps: float = 1e-6):
@@ -77,6 +113,7 @@ def bi_wkv_recurrent(w, u, k, v, token_split: int = 32, eps: float = 1e-6):
         Q[:, t] = Ei * (Q[:, t + 1] + ekv[:, t + 1])
         Qd[:, t] = Ei * (Qd[:, t + 1] + ek[:, t + 1])
 
+    eps_t = eps * torch.exp(kernel_log_scale(w, u, k, token_split) - kmax)   # [B,T,C]
     y = torch.empty(B, T, C, dtype=f)
     S = chunk_len(T, token_split)
     for t0 in range(0, T, S):
@@ -87,7 +124,7 @@ def bi_wkv_recurrent(w, u, k, v, token_split: int = 32, eps: float = 1e-6):
         Fd = Qd[:, t0].clone()
         for t in range(t0, min(t0 + S, T)):
             e = eu * ek[:, t]
-            y[:, t] = (A + F + e * v[:, t]) / (Ad + Fd + e + eps)
+            y[:, t] = (A + F + e * v[:, t]) / (Ad + Fd + e + eps_t[:, t])
             A = Ei * A + ekv[:, t]
             Ad = Ei * Ad + ek[:, t]
             if t + 1 < T:
@@ -146,7 +183,10 @@ def bi_wkv_matrix(w, u, k, v, token_split: int = 32, eps: float = 1e-6, dtype=to
     # one batched product over channels: [C,T,T] @ [C,T,2B] (numerator and denominator together)
     rhs = torch.cat([ek * v, ek], dim=0).permute(2, 1, 0).contiguous()
     nd = torch.bmm(G, rhs).permute(2, 1, 0)
-    return (nd[:B] / (nd[B:] + eps)).to(out_dtype)
+    # The kernel's EPS scale; a constant for the gradient (its effect is ~eps relative).
+    with torch.no_grad():
+        eps_t = (eps * torch.exp(kernel_log_scale(w, u, k, token_split) - kmax)).to(dtype) if eps else 0.0
+    return (nd[:B] / (nd[B:] + eps_t)).to(out_dtype)
 
 
 def bi_wkv(w, u, k, v, token_split: int = 32, eps: float = 1e-6, impl: str = "recurrent"):

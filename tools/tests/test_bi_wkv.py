@@ -9,7 +9,7 @@ import sys
 import torch
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from rwkv_ref.bi_wkv import bi_wkv_matrix, bi_wkv_recurrent, chunk_len  # noqa: E402
+from rwkv_ref.bi_wkv import kernel_log_scale, bi_wkv_matrix, bi_wkv_recurrent, chunk_len  # noqa: E402
 
 F64 = torch.float64
 
@@ -73,11 +73,12 @@ def test_single_entries_one_hot():
                 want = _table_entry(wv, uv, kl, t, j, T, ts) / den[t]
                 assert abs(yr[t].item() - want) <= 1e-12 * max(1.0, abs(want)), (T, ts, t, j)
                 assert abs(ym[t].item() - want) <= 1e-12 * max(1.0, abs(want)), (T, ts, t, j)
-        # eps definition: + eps * e^{kmax} on the unshifted denominator
+        # EPS enters as + eps * e^{no_t} on the unshifted denominator (no_t: the kernel's log-scale)
         yv = bi_wkv_recurrent(w, u, k, ones, ts, 1e-3)[0, :, 0]
+        no = kernel_log_scale(w, u, k, ts)[0, :, 0]
         for t in range(T):
-            want = den[t] / (den[t] + 1e-3 * math.exp(kmax))
-            assert abs(yv[t].item() - want) <= 1e-12, (T, ts, t)
+            want = den[t] / (den[t] + 1e-3 * math.exp(no[t].item()))
+            assert abs(yv[t].item() - want) <= 1e-12 * max(1.0, abs(want)), (T, ts, t)
 
 
 def test_paper_formula_when_one_chunk_per_token():
@@ -160,6 +161,91 @@ def _kernel_simulation(w, u, k, v, token_split):
             fn = math.exp(w) * (fn - math.exp(k[j]) * v[j])
             fd = math.exp(w) * (fd - math.exp(k[j]))
     return y
+
+
+def _kernel_with_log_scales(w, u, k, v, token_split, eps):
+    """The kernel's arithmetic with its (mantissa, log-scale) bookkeeping and EPS added after the
+    scaling, as in classification/.../cuda_new/bi_wkv_kernel.cu. One channel, float64."""
+    T = len(k)
+    S = -(-T // token_split)
+    MIN = -1e38
+    ch = []
+    for tid in range(token_split):
+        t0 = S * tid
+        L = min(T - t0, S)
+        a = b = c = d = 0.0
+        o1 = o2 = MIN
+        for i in range(t0, t0 + max(L, 0)):
+            no = max(o1, k[i] - w * (i - t0))
+            c = math.exp(o1 - no) * c + math.exp(k[i] - w * (i - t0) - no) * v[i]
+            d = math.exp(o1 - no) * d + math.exp(k[i] - w * (i - t0) - no)
+            o1 = no
+            ni = 2 * t0 + L - 1 - i
+            ew = t0 + L - ni
+            no = max(o2, k[ni] - w * ew)
+            a = math.exp(o2 - no) * a + math.exp(k[ni] - w * ew - no) * v[ni]
+            b = math.exp(o2 - no) * b + math.exp(k[ni] - w * ew - no)
+            o2 = no
+        ch.append((t0, L, a, b, c, d, o1, o2))
+    y = [0.0] * T
+    for tid in range(token_split):
+        t0, L = ch[tid][0], ch[tid][1]
+        if L <= 0:
+            continue
+        a = b = 0.0
+        o2 = MIN
+        for i in range(tid):
+            ew = (tid - i - 1) * S
+            no = max(ch[i][7] - w * ew, o2)
+            a = a * math.exp(o2 - no) + ch[i][2] * math.exp(ch[i][7] - w * ew - no)
+            b = b * math.exp(o2 - no) + ch[i][3] * math.exp(ch[i][7] - w * ew - no)
+            o2 = no
+        c = d = 0.0
+        o1 = MIN
+        for i in range(tid, token_split):
+            ew = (i - tid) * S
+            no = max(ch[i][6] - w * ew, o1)
+            c = c * math.exp(o1 - no) + ch[i][4] * math.exp(ch[i][6] - w * ew - no)
+            d = d * math.exp(o1 - no) + ch[i][5] * math.exp(ch[i][6] - w * ew - no)
+            o1 = no
+        c -= math.exp(k[t0] - o1) * v[t0]
+        d -= math.exp(k[t0] - o1)
+        for i in range(t0, t0 + L):
+            no = max(o1, u + k[i], o2)
+            e1, e2, e3 = math.exp(o1 - no), math.exp(o2 - no), math.exp(u + k[i] - no)
+            y[i] = (c * e1 + a * e2 + e3 * v[i]) / (d * e1 + b * e2 + e3 + eps)
+            i2 = (i + 1) % T
+            no = max(o2 - w, k[i])
+            a = math.exp(o2 - w - no) * a + math.exp(k[i] - no) * v[i]
+            b = math.exp(o2 - w - no) * b + math.exp(k[i] - no)
+            o2 = no
+            no = max(o1 + w, k[i2] + w)
+            c = math.exp(o1 + w - no) * c - math.exp(k[i2] + w - no) * v[i2]
+            d = math.exp(o1 + w - no) * d - math.exp(k[i2] + w - no)
+            o1 = no
+    return y
+
+
+def test_eps_placement_matches_kernel():
+    """Large positive decays push the kernel's future log-scale above max k: EPS must be scaled
+    by it, not by e^{max k}."""
+    gen = torch.Generator().manual_seed(5)
+    for T in (5, 49, 196):
+        for decay in (-8.0, 8.0, 15.0):
+            for ts in (16, 32):
+                k = _rand(gen, (1, T, 2), -3, 3)
+                k[0, 0] += 20.0
+                v = _rand(gen, (1, T, 2), -1, 1)
+                w = torch.full((2,), decay / T, dtype=F64)
+                u = torch.full((2,), 0.5 / T, dtype=F64)
+                y = bi_wkv_recurrent(w, u, k, v, ts, 1e-6)
+                ym = bi_wkv_matrix(w, u, k, v, ts, 1e-6)
+                for c in range(2):
+                    want = _kernel_with_log_scales(w[c].item(), u[c].item(), k[0, :, c].tolist(),
+                                                   v[0, :, c].tolist(), ts, 1e-6)
+                    err = max(abs(a - b) / max(1.0, abs(b)) for a, b in zip(y[0, :, c].tolist(), want))
+                    errm = max(abs(a - b) / max(1.0, abs(b)) for a, b in zip(ym[0, :, c].tolist(), want))
+                    assert err < 1e-9 and errm < 1e-9, (T, decay, ts, c, err, errm)
 
 
 def test_against_kernel_simulation():

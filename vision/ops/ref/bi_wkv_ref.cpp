@@ -8,6 +8,9 @@
 #include "vision/core/error.h"
 
 namespace rv::ops::ref {
+namespace {
+constexpr double kMinScale = -1e38;  // the kernel's MIN_VALUE: log-scale of an empty sum
+}  // namespace
 
 void bi_wkv(const float* decay, const float* first, const float* k, const float* v, float* y, int64_t B,
             int64_t T, int64_t C, const BiWkvParams& params) {
@@ -19,6 +22,8 @@ void bi_wkv(const float* decay, const float* first, const float* k, const float*
     // (weight of j > t is e^{k_j - (j-t)w}); all relative to e^{kmax}.
     std::vector<double> P(static_cast<size_t>(T + 1)), Pd(P.size()), Q(static_cast<size_t>(T)), Qd(Q.size());
     std::vector<double> ek(static_cast<size_t>(T)), vv(static_cast<size_t>(T));
+    const auto max_chunks = static_cast<size_t>(params.token_split);
+    std::vector<double> chunk_future(max_chunks), chunk_past(max_chunks);
     const float Tf = static_cast<float>(T);
     for (int64_t b = 0; b < B; ++b) {
         for (int64_t c = 0; c < C; ++c) {
@@ -43,15 +48,42 @@ void bi_wkv(const float* decay, const float* first, const float* k, const float*
                 Q[i] = Ei * (Q[i + 1] + ek[i + 1] * vv[i + 1]);
                 Qd[i] = Ei * (Qd[i + 1] + ek[i + 1]);
             }
+            // The kernel's log-scales: per chunk m, the largest exponent of its forward pass
+            // (k_j - w(j - t0)) and of its backward pass (k_j - w(t0 + L - j)).
+            const int64_t n_chunks = (T + chunk - 1) / chunk;
+            for (int64_t m = 0; m < n_chunks; ++m) {
+                const int64_t t0 = m * chunk, L = std::min(chunk, T - t0);
+                double f = kMinScale, p = kMinScale;
+                for (int64_t j = t0; j < t0 + L; ++j) {
+                    const double kj = static_cast<double>(k[(b * T + j) * C + c]);
+                    f = std::max(f, kj - w * static_cast<double>(j - t0));
+                    p = std::max(p, kj - w * static_cast<double>(t0 + L - j));
+                }
+                chunk_future[static_cast<size_t>(m)] = f;
+                chunk_past[static_cast<size_t>(m)] = p;
+            }
             for (int64_t t0 = 0; t0 < T; t0 += chunk) {
                 const auto s0 = static_cast<size_t>(t0);
+                const int64_t m = t0 / chunk;
+                double o_past = kMinScale, o_future = kMinScale;
+                for (int64_t i = 0; i < m; ++i)
+                    o_past = std::max(o_past, chunk_past[static_cast<size_t>(i)] -
+                                                  w * static_cast<double>((m - i - 1) * chunk));
+                for (int64_t i = m; i < n_chunks; ++i)
+                    o_future = std::max(o_future, chunk_future[static_cast<size_t>(i)] -
+                                                      w * static_cast<double>((i - m) * chunk));
                 double A = Ei * P[s0], Ad = Ei * Pd[s0], F = Q[s0], Fd = Qd[s0];
                 const int64_t t1 = std::min(t0 + chunk, T);
                 for (int64_t t = t0; t < t1; ++t) {
                     const auto i = static_cast<size_t>(t);
+                    const double kt = static_cast<double>(k[(b * T + t) * C + c]);
+                    const double no = std::max({o_future, u + kt, o_past});
                     const double e = eu * ek[i];
                     const double num = A + F + e * vv[i];
-                    const double den = Ad + Fd + e + static_cast<double>(params.eps);
+                    const double den = Ad + Fd + e + static_cast<double>(params.eps) * std::exp(no - kmax);
+                    const double k_next = static_cast<double>(k[(b * T + (t + 1) % T) * C + c]);
+                    o_past = std::max(o_past - w, kt);
+                    o_future = std::max(o_future + w, k_next + w);
                     y[(b * T + t) * C + c] = static_cast<float>(num / den);
                     A = Ei * A + ek[i] * vv[i];
                     Ad = Ei * Ad + ek[i];

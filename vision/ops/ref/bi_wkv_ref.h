@@ -5,9 +5,11 @@
 // OpenGVLab/Vision-RWKV classification/mmcls_custom/models/backbones/vrwkv.py (+ cuda_new kernel);
 // our PyTorch reference is tools/rwkv_ref/bi_wkv.py. Spec: shared/spec/vrwkv.md §2.6.
 //
-// Project-wide EPS definition: per (b, c), with kmax = max_t k_t, the denominator gets
-// + eps·e^{kmax}; i.e. after shifting k by kmax (which every weight ratio is invariant to) it gets
-// + eps exactly. Within ~1e-6 relative of the CUDA kernel's per-step EPS.
+// EPS exactly where the kernel puts it: the kernel keeps its sums as (mantissa, log-scale) pairs and
+// adds EPS to the denominator after dividing by e^{no_t}, no_t = max(o_future, u + k_t, o_past) of
+// its running log-scales. So the true-scale denominator gets + eps·e^{no_t}. The log-scales are
+// reproduced here (O(T)); they can exceed max k by up to |spatial_decay| (the future scale grows by
+// w per token even as terms are subtracted), so a global-max approximation is not good enough.
 #pragma once
 
 #include <cstdint>
