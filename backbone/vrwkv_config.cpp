@@ -63,6 +63,22 @@ const char* const* vrwkv_preset_names() {
     return names;
 }
 
+int64_t parameter_count(const VrwkvConfig& c) {
+    const int64_t C = c.embed_dims, H = c.hidden_dims(), p = c.patch_size, g = c.pos_grid();
+    int64_t n = C * c.in_channels * p * p + C + g * g * C;  // patch conv (with bias), pos_embed
+    int64_t block = 4 * C;                                  // ln1, ln2
+    block += 5 * C + 4 * C * C;                             // att: decay, first, 3 mixes, k/v/r/o
+    block += 2 * C + 2 * H * C + C * C;                     // ffn: 2 mixes, key, value, receptance
+    if (c.init_values) block += 2 * C;                      // gamma1, gamma2
+    if (c.key_norm) block += 2 * C + 2 * H;                 // att.key_norm, ffn.key_norm
+    n += c.depth * block + 2 * C + 2 * C;                   // blocks, ln0, final ln1
+    if (c.head == HeadKind::kMlp)
+        n += (C + 1) * c.head_hidden_dims + (int64_t{c.head_hidden_dims} + 1) * c.num_classes;
+    else
+        n += (C + 1) * c.num_classes;
+    return n;
+}
+
 VrwkvConfig config_from_json(const std::string& json_text, const std::string& source_name) {
     nlohmann::json j;
     try {

@@ -5,6 +5,7 @@
 // Spec: shared/spec/vrwkv.md §2.9.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 
@@ -41,6 +42,10 @@ struct VrwkvConfig {
 // "vrwkv_t", "vrwkv_s", "vrwkv_b", "vrwkv_l"; throws kNotFound listing the known names.
 VrwkvConfig vrwkv_preset(const std::string& name);
 const char* const* vrwkv_preset_names();  // null-terminated
+
+// Number of parameters of the classifier a config describes (backbone + head), as PyTorch counts
+// them; used by `models`/`info` and checked against the published sizes (spec §2.9).
+int64_t parameter_count(const VrwkvConfig& cfg);
 
 // JSON text <-> config. Unknown fields are an error (a typo must not be silently ignored).
 VrwkvConfig config_from_json(const std::string& json_text, const std::string& source_name);

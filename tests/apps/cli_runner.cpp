@@ -29,6 +29,14 @@ std::string make_temp_dir(const std::string& tag) {
 CliResult run_cli(const std::vector<std::string>& args) {
     const std::string dir = make_temp_dir("cli");
     const std::string out_path = dir + "/stdout", err_path = dir + "/stderr";
+    // Everything the child needs is prepared before fork(): between fork and exec only
+    // async-signal-safe calls are allowed in a multi-threaded process (no allocation).
+    std::string exe = RV_CLI_PATH;
+    std::vector<std::string> copy = args;
+    std::vector<char*> argv;
+    argv.push_back(exe.data());
+    for (auto& a : copy) argv.push_back(a.data());
+    argv.push_back(nullptr);
     const pid_t pid = fork();
     if (pid == 0) {
         const int o = open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
@@ -38,12 +46,6 @@ CliResult run_cli(const std::vector<std::string>& args) {
         dup2(e, 2);
         dup2(in, 0);
         if (chdir(RV_SOURCE_DIR) != 0) _exit(126);
-        std::vector<char*> argv;
-        std::string exe = RV_CLI_PATH;
-        argv.push_back(exe.data());
-        std::vector<std::string> copy = args;
-        for (auto& a : copy) argv.push_back(a.data());
-        argv.push_back(nullptr);
         execv(exe.c_str(), argv.data());
         _exit(127);
     }

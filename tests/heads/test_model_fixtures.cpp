@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <cstring>
 #include <map>
 #include <nlohmann/json.hpp>
 
@@ -83,11 +84,20 @@ TEST(ModelFixtures, FullSizeGeneratedWeights) {
 }
 
 TEST(DetInit, MatchesPythonConstants) {
-    // tools/rwkv_ref/det_init.py prints the same values (tools/tests).
-    const Tensor t = det_tensor("a", {4}, -1.0, 1.0, 1);
-    const Tensor again = det_tensor("a", {4}, -1.0, 1.0, 1);
-    for (int i = 0; i < 4; ++i) EXPECT_EQ(t[i], again[i]);
-    EXPECT_NE(t[0], det_tensor("b", {4}, -1.0, 1.0, 1)[0]);
+    // The same float32 bit patterns are asserted by tools/tests/test_det_init.py.
+    EXPECT_EQ(fnv1a64(""), 0xCBF29CE484222325ULL);
+    EXPECT_EQ(fnv1a64("a"), 0xAF63DC4C8601EC8CULL);
+    auto bits = [](float f) {
+        uint32_t u;
+        std::memcpy(&u, &f, 4);
+        return u;
+    };
+    const Tensor a = det_tensor("a", {4}, 0.0, 1.0, 1);
+    const uint32_t a_bits[] = {1061223578u, 1050849758u, 1026950775u, 1039640745u};
+    for (int i = 0; i < 4; ++i) EXPECT_EQ(bits(a[i]), a_bits[i]) << i;
+    const Tensor w = det_tensor("backbone.layers.0.att.key.weight", {2, 3}, -0.5, 0.25, 12345);
+    const uint32_t w_bits[] = {3201492627u, 1038616294u, 3172157706u, 3198959357u, 3184154744u, 1045537595u};
+    for (int i = 0; i < 6; ++i) EXPECT_EQ(bits(w[i]), w_bits[i]) << i;
 }
 
 }  // namespace
