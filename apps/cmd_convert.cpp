@@ -17,8 +17,7 @@ Runner add_convert(CLI::App& app, const GlobalOptions&) {
     CLI::App* cmd = app.add_subcommand("convert", "write a checkpoint as .safetensors with its configuration");
     cmd->add_option("input", f->in, "zoo id or .pth / .safetensors file")->required();
     cmd->add_option("output", f->out, "output .safetensors file")->required();
-    f->model.add_to(*cmd, /*model_required=*/false);
-    cmd->get_option("--model")->description("unused for convert (give the input as the first argument)");
+    f->model.add_to(*cmd, /*with_model=*/false);
     return [f] {
         RV_CHECK(f->out.ends_with(".safetensors"), ErrorCode::kInvalidArgument, "output '", f->out,
                  "' must end in .safetensors");

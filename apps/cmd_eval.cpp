@@ -57,6 +57,7 @@ int64_t folder_to_class(const std::string& folder, const std::vector<std::string
 int run(const EvalFlags& f, const GlobalOptions& g) {
     set_num_threads(g.threads);
     const heads::Classifier model = heads::Classifier::load(f.model.model, f.model.options());
+    if (g.verbose) describe_model(model);
     const auto& labels = model.labels();
     const auto N = static_cast<size_t>(model.num_classes());
     RV_CHECK(fs::is_directory(f.input), ErrorCode::kNotFound, "'", f.input,

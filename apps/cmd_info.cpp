@@ -37,12 +37,14 @@ Runner add_info(CLI::App& app, const GlobalOptions&) {
         j["parameters"] = params;
         j["metadata"] = store.metadata();
         std::string prefix;
-        for (const auto& k : store.keys())
-            if (k.ends_with("patch_embed.projection.weight") &&
-                (prefix.empty() || k.size() - 29 < prefix.size()))
-                prefix = k.substr(0, k.size() - 29);
+        bool is_vrwkv = true;
+        try {
+            prefix = backbone::find_backbone_prefix(store);
+        } catch (const Error&) {
+            is_vrwkv = false;  // still list the keys
+        }
         nlohmann::json structure = nullptr;
-        if (store.contains(prefix + "patch_embed.projection.weight")) {
+        if (is_vrwkv) {
             const auto s = backbone::detect_structure(store, prefix);
             structure = {{"arch", "vrwkv"},
                          {"prefix", prefix},

@@ -21,8 +21,7 @@ Runner add_models(CLI::App& app, const GlobalOptions&) {
             std::string where;
             try {
                 const std::string p = heads::resolve_weights_path(e.id);
-                where = e.bundled_file.empty() ? "found" : "bundled";
-                (void)p;
+                where = !std::filesystem::exists(p) ? "missing" : e.bundled_file.empty() ? "found" : "bundled";
             } catch (const Error&) {
                 where = "not here";
             }

@@ -1,5 +1,5 @@
 // Registration of the subcommands of `rwkv-vision`. Each adds itself to the CLI11 app and
-// returns the function that runs it once parsing is done. Layer: apps.
+// returns the function that runs it once parsing is done. Layer: apps. PyTorch counterpart: none.
 #pragma once
 
 #include <CLI/CLI.hpp>

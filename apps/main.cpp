@@ -28,6 +28,7 @@ int main(int argc, char** argv) {
         for (CLI::App* sub : cmd->get_subcommands({})) {
             sub->add_option("--threads", global.threads, "worker threads")->check(CLI::NonNegativeNumber);
             sub->add_flag("-q,--quiet", global.quiet, "no progress output");
+            sub->add_flag("-v,--verbose", global.verbose, "more diagnostics");
             add_global(sub);
         }
     };

@@ -1,11 +1,14 @@
 // Classifier-selection flags. Layer: apps.
 #include "apps/model_flags.h"
 
+#include <iostream>
+
 namespace rv::apps {
 
-void ModelFlags::add_to(CLI::App& cmd, bool model_required) {
-    auto* m = cmd.add_option("-m,--model", model, "zoo id (see `rwkv-vision models`) or path to .pth / .safetensors");
-    if (model_required) m->required();
+void ModelFlags::add_to(CLI::App& cmd, bool with_model) {
+    if (with_model)
+        cmd.add_option("-m,--model", model, "zoo id (see `rwkv-vision models`) or path to .pth / .safetensors")
+            ->required();
     cmd.add_option("--config", load.config_path,
                    "JSON with the model's constructor settings (embed_dims, depth, post_norm, ...) for checkpoints "
                    "that differ from a preset")
@@ -18,6 +21,14 @@ void ModelFlags::add_to(CLI::App& cmd, bool model_required) {
     cmd.add_flag("--no-resize", load.no_resize, "run each image at its own size (normalised, padded by the model)");
     cmd.add_option("--checkpoint-key", load.wrapper_key,
                    "which entry of a wrapped .pth to load (state_dict, model, model_ema; default: first present)");
+}
+
+void describe_model(const heads::Classifier& model) {
+    const auto& d = model.description();
+    std::cerr << "rwkv-vision: model " << d.id << " from " << model.weights_path() << ", "
+              << model.parameter_count() << " parameters, " << model.num_classes() << " classes\n"
+              << "rwkv-vision: config " << backbone::config_to_json(d.config) << "\n"
+              << "rwkv-vision: preprocess " << heads::preprocess_to_json(d.preprocess) << "\n";
 }
 
 heads::LoadOptions ModelFlags::options() const {

@@ -1,5 +1,6 @@
 // The flags that choose and configure a classifier (-m, --config, --labels, --input-size,
 // --crop-pct, --no-resize), shared by classify, eval cls and convert. Layer: apps.
+// PyTorch counterpart: none (the official configs' model and test_pipeline sections).
 #pragma once
 
 #include <CLI/CLI.hpp>
@@ -15,8 +16,12 @@ struct ModelFlags {
     int input_size = 0;
     double crop_pct = 0.0;
 
-    void add_to(CLI::App& cmd, bool model_required = true);
+    // with_model = false: the command names its model another way (convert's first argument).
+    void add_to(CLI::App& cmd, bool with_model = true);
     heads::LoadOptions options() const;  // load + the size overrides that were given
 };
+
+// -v: what was loaded (weights file, configuration, preprocessing, parameters) on stderr.
+void describe_model(const heads::Classifier& model);
 
 }  // namespace rv::apps

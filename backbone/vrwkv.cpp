@@ -10,6 +10,21 @@
 
 namespace rv::backbone {
 
+std::string find_backbone_prefix(const weights::WeightStore& store) {
+    static const std::string suffix = "patch_embed.projection.weight";
+    std::string best;
+    bool found = false;
+    for (const auto& k : store.keys())
+        if (k.ends_with(suffix)) {
+            const std::string p = k.substr(0, k.size() - suffix.size());
+            if (!found || p.size() < best.size()) best = p;
+            found = true;
+        }
+    RV_CHECK(found, ErrorCode::kNotFound, store.path(), ": no key ending in '", suffix,
+             "': not a Vision-RWKV checkpoint (see `rwkv-vision info ", store.path(), "`)");
+    return best;
+}
+
 CheckpointStructure detect_structure(const weights::WeightStore& store, const std::string& prefix) {
     const std::string pe = prefix + "patch_embed.projection.weight";
     RV_CHECK(store.contains(pe), ErrorCode::kNotFound, store.path(), ": no key '", pe,

@@ -31,6 +31,11 @@ struct CheckpointStructure {
     bool layer_scale = false;
 };
 
+// The prefix under which a checkpoint keeps the backbone ("backbone." for mmcls classifiers,
+// "module.backbone." after DataParallel, "" for a bare backbone): the shortest one in front of a
+// "patch_embed.projection.weight" key. Throws kNotFound naming the file when there is none.
+std::string find_backbone_prefix(const weights::WeightStore& store);
+
 // Reads the structure under `prefix` (e.g. "backbone."); throws kNotFound naming the file when the
 // file does not look like a VRWKV checkpoint.
 CheckpointStructure detect_structure(const weights::WeightStore& store, const std::string& prefix);

@@ -103,22 +103,6 @@ std::string resolve_weights_path(const std::string& model) {
 
 namespace {
 
-// The prefix under which the backbone keys live ("backbone.", "module.backbone.", or "").
-std::string find_backbone_prefix(const weights::WeightStore& store) {
-    static const std::string suffix = "patch_embed.projection.weight";
-    std::string best;
-    bool found = false;
-    for (const auto& k : store.keys())
-        if (k.ends_with(suffix)) {
-            const std::string p = k.substr(0, k.size() - suffix.size());
-            if (!found || p.size() < best.size()) best = p;
-            found = true;
-        }
-    RV_CHECK(found, ErrorCode::kNotFound, store.path(), ": no key ending in '", suffix,
-             "': not a Vision-RWKV checkpoint (see `rwkv-vision info ", store.path(), "`)");
-    return best;
-}
-
 std::string head_prefix_for(const std::string& backbone_prefix) {
     static const std::string b = "backbone.";
     if (backbone_prefix.ends_with(b)) return backbone_prefix.substr(0, backbone_prefix.size() - b.size()) + "head.";
@@ -152,7 +136,7 @@ struct Resolved {
 Resolved resolve(const std::string& model, const LoadOptions& opt, const weights::WeightStore& store) {
     Resolved r;
     r.path = store.path();
-    const std::string prefix = find_backbone_prefix(store);
+    const std::string prefix = backbone::find_backbone_prefix(store);
     const auto& meta = store.metadata();
     const std::string stem = fs::path(r.path).stem().string();
     const ZooEntry* zoo = find_zoo_entry(model);
@@ -251,7 +235,7 @@ Classifier Classifier::load(const std::string& model, const LoadOptions& options
 }
 
 Classifier Classifier::from_store(weights::WeightStore& store, ModelDescription desc) {
-    const std::string prefix = find_backbone_prefix(store);
+    const std::string prefix = backbone::find_backbone_prefix(store);
     Classifier c;
     c.path_ = store.path();
     c.desc_ = std::move(desc);
