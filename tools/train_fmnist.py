@@ -81,6 +81,10 @@ def main():
                     help="length of the LR schedule in steps (0: derive it from --minutes after 40 steps)")
     ap.add_argument("--minutes", type=float, default=40.0,
                     help="wall-time budget used to derive --total-steps; also a hard stop")
+    ap.add_argument("--time-schedule", action="store_true",
+                    help="LR schedule over wall time instead of steps: progress = training time / "
+                         "(budget - reserve for evaluations); ends the run when progress reaches 1. "
+                         "Robust to a shared, busy CPU; not bit-reproducible")
     ap.add_argument("--batch-size", type=int, default=128)
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--weight-decay", type=float, default=0.05)
@@ -134,12 +138,26 @@ def main():
                              {"params": no_decay, "weight_decay": 0.0}], lr=args.lr, betas=(0.9, 0.999))
     steps_per_epoch = len(ytr) // args.batch_size
     total = args.total_steps or steps_per_epoch * args.epochs
-    plan_at = 0 if args.total_steps else 40
+    plan_at = 0 if (args.total_steps or args.time_schedule) else 40
+    if args.time_schedule:
+        total = 10 ** 9
+
+    # time-based schedule: the training loop may use the budget minus a reserve for start-up,
+    # per-epoch validation (~20 s each, up to 12) and the final test + save
+    train_seconds = args.minutes * 60 - (time.time() - t_start) - 12 * 20 - 90
+    t_warm = [None]
+
+    def progress(step):
+        if not args.time_schedule:
+            return (step - args.warmup_steps) / max(1, total - args.warmup_steps)
+        if t_warm[0] is None:
+            t_warm[0] = time.time()
+        return (time.time() - t_warm[0]) / max(1.0, train_seconds - (t_warm[0] - t_train))
 
     def lr_at(step):
         if step < args.warmup_steps:
             return args.lr * (step + 1) / args.warmup_steps
-        p = (step - args.warmup_steps) / max(1, total - args.warmup_steps)
+        p = min(1.0, progress(step))
         return args.lr * (0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * p)))
 
     xtr_t = torch.from_numpy(xtr.copy()).float().unsqueeze(1)
@@ -177,6 +195,9 @@ def main():
                 total = min(total, max(steps_per_epoch, int(budget / per_step)))
                 log(fh, f"measured {per_step:.3f}s/step -> schedule of {total} steps "
                         f"({total / steps_per_epoch:.2f} epochs); rerun with --total-steps {total} to reproduce")
+            if args.time_schedule and step > args.warmup_steps and progress(step) >= 1.0:
+                log(fh, f"time schedule complete at step {step} ({step / steps_per_epoch:.2f} epochs)")
+                stop = True
             if step >= total or (time.time() - t_start) > args.minutes * 60:
                 if step < total:
                     log(fh, f"HARD STOP at step {step} of {total}: wall-time budget reached")
