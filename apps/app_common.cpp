@@ -17,9 +17,10 @@ namespace fs = std::filesystem;
 
 bool has_image_extension(const std::string& path) {
     std::string ext = fs::path(path).extension().string();
-    std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    std::transform(ext.begin(), ext.end(), ext.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
     static const char* const known[] = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp",
-                                        ".pgm", ".ppm", ".pbm", ".pnm", ".jp2", ".jpe"};
+                                        ".pgm", ".ppm", ".pbm",  ".pnm", ".jp2", ".jpe"};
     return std::any_of(std::begin(known), std::end(known), [&](const char* k) { return ext == k; });
 }
 
@@ -32,13 +33,15 @@ std::vector<std::string> collect_images(const std::string& input) {
         files.push_back(input);
         return files;
     }
-    RV_CHECK(fs::is_directory(st), ErrorCode::kInvalidArgument, "input '", input, "' is neither a file nor a folder");
+    RV_CHECK(fs::is_directory(st), ErrorCode::kInvalidArgument, "input '", input,
+             "' is neither a file nor a folder");
     fs::recursive_directory_iterator it(input, fs::directory_options::skip_permission_denied, ec), end;
     RV_CHECK(!ec, ErrorCode::kIo, "cannot read folder '", input, "': ", ec.message());
     for (; it != end; it.increment(ec)) {
         if (ec) break;
         std::error_code fec;
-        if (it->is_regular_file(fec) && has_image_extension(it->path().string())) files.push_back(it->path().string());
+        if (it->is_regular_file(fec) && has_image_extension(it->path().string()))
+            files.push_back(it->path().string());
     }
     RV_CHECK(!ec, ErrorCode::kIo, "error while walking '", input, "': ", ec.message());
     std::sort(files.begin(), files.end());  // std::string compares bytes: locale-independent
@@ -53,7 +56,8 @@ void write_output(const std::string& path, const std::string& content) {
     const fs::path target(path);
     const fs::path dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
     std::error_code ec;
-    RV_CHECK(fs::is_directory(dir, ec), ErrorCode::kNotFound, "output folder '", dir.string(), "' does not exist");
+    RV_CHECK(fs::is_directory(dir, ec), ErrorCode::kNotFound, "output folder '", dir.string(),
+             "' does not exist");
     std::random_device rd;
     std::string tmp_name = ".";
     tmp_name += target.filename().string();

@@ -12,9 +12,9 @@ namespace rv::apps {
 
 // Exit statuses (README table).
 inline constexpr int kExitOk = 0;
-inline constexpr int kExitFatal = 1;        // the run could not start: model, config, output path
-inline constexpr int kExitUsage = 2;        // bad command line
-inline constexpr int kExitSomeFailed = 3;   // the run finished, but at least one input failed
+inline constexpr int kExitFatal = 1;       // the run could not start: model, config, output path
+inline constexpr int kExitUsage = 2;       // bad command line
+inline constexpr int kExitSomeFailed = 3;  // the run finished, but at least one input failed
 
 struct GlobalOptions {
     int threads = 0;  // 0 = CPUs in the affinity mask

@@ -74,18 +74,19 @@ int run(const ClassifyFlags& f, const GlobalOptions& g) {
         if (f.format == "text") {
             out << file << "\n";
             for (size_t r = 0; r < top.size(); ++r)
-                out << "  " << (r + 1) << ". " << labels[static_cast<size_t>(top[r].index)] << " (" << top[r].index
-                    << ") " << std::fixed << std::setprecision(4) << top[r].score
+                out << "  " << (r + 1) << ". " << labels[static_cast<size_t>(top[r].index)] << " ("
+                    << top[r].index << ") " << std::fixed << std::setprecision(4) << top[r].score
                     << std::defaultfloat << std::setprecision(6) << "\n";
         } else if (f.format == "csv") {
             for (const auto& t : top)
-                out << csv_field(file) << "," << t.index << "," << csv_field(labels[static_cast<size_t>(t.index)]) << ","
-                    << t.score << "\n";
+                out << csv_field(file) << "," << t.index << ","
+                    << csv_field(labels[static_cast<size_t>(t.index)]) << "," << t.score << "\n";
         } else {
             nlohmann::json entry = {{"filename", file}, {"topk", nlohmann::json::array()}};
             for (const auto& t : top)
-                entry["topk"].push_back(
-                    {{"index", t.index}, {"label", labels[static_cast<size_t>(t.index)]}, {"score", t.score}});
+                entry["topk"].push_back({{"index", t.index},
+                                         {"label", labels[static_cast<size_t>(t.index)]},
+                                         {"score", t.score}});
             if (f.format == "jsonl")
                 out << entry.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
             else
@@ -93,7 +94,8 @@ int run(const ClassifyFlags& f, const GlobalOptions& g) {
         }
     }
     progress.finish();
-    if (f.format == "json") out << json_all.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+    if (f.format == "json")
+        out << json_all.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
     write_output(f.output, out.str());
     if (failed) {
         std::cerr << "rwkv-vision: " << failed << " of " << files.size() << " inputs failed\n";

@@ -14,7 +14,8 @@ Runner add_convert(CLI::App& app, const GlobalOptions&) {
         std::string in, out;
     };
     auto f = std::make_shared<Flags>();
-    CLI::App* cmd = app.add_subcommand("convert", "write a checkpoint as .safetensors with its configuration");
+    CLI::App* cmd =
+        app.add_subcommand("convert", "write a checkpoint as .safetensors with its configuration");
     cmd->add_option("input", f->in, "zoo id or .pth / .safetensors file")->required();
     cmd->add_option("output", f->out, "output .safetensors file")->required();
     f->model.add_to(*cmd, /*with_model=*/false);

@@ -22,10 +22,11 @@ Runner add_info(CLI::App& app, const GlobalOptions&) {
         const weights::WeightStore store = weights::WeightStore::open(*path);
         std::ostringstream out;
         int64_t params = 0;
-        nlohmann::json j = {{"file", *path},
-                            {"format", store.format() == weights::FileFormat::kPyTorchZip ? "pytorch-zip" : "safetensors"},
-                            {"wrapper", store.wrapper()},
-                            {"tensors", nlohmann::json::array()}};
+        nlohmann::json j = {
+            {"file", *path},
+            {"format", store.format() == weights::FileFormat::kPyTorchZip ? "pytorch-zip" : "safetensors"},
+            {"wrapper", store.wrapper()},
+            {"tensors", nlohmann::json::array()}};
         std::map<std::string, int64_t> by_dtype;
         for (const auto& k : store.keys()) {
             const auto& e = store.entry(k);
@@ -68,12 +69,13 @@ Runner add_info(CLI::App& app, const GlobalOptions&) {
         for (const auto& [d, n] : by_dtype) out << ", " << d << " " << n;
         out << "\n";
         if (!structure.is_null())
-            out << "structure: VRWKV embed_dims " << structure["embed_dims"] << ", depth " << structure["depth"]
-                << ", hidden " << structure["hidden_dims"] << ", patch " << structure["patch_size"] << ", in_channels "
-                << structure["in_channels"] << ", pos grid " << structure["pos_grid"][0] << "x"
-                << structure["pos_grid"][1] << ", key_norm " << (structure["key_norm"].get<bool>() ? "yes" : "no")
-                << ", layer scale " << (structure["layer_scale"].get<bool>() ? "yes" : "no") << ", key prefix '"
-                << prefix << "'\n";
+            out << "structure: VRWKV embed_dims " << structure["embed_dims"] << ", depth "
+                << structure["depth"] << ", hidden " << structure["hidden_dims"] << ", patch "
+                << structure["patch_size"] << ", in_channels " << structure["in_channels"] << ", pos grid "
+                << structure["pos_grid"][0] << "x" << structure["pos_grid"][1] << ", key_norm "
+                << (structure["key_norm"].get<bool>() ? "yes" : "no") << ", layer scale "
+                << (structure["layer_scale"].get<bool>() ? "yes" : "no") << ", key prefix '" << prefix
+                << "'\n";
         else
             out << "structure: not a Vision-RWKV checkpoint (no *patch_embed.projection.weight key)\n";
         for (const auto& [k, v] : store.metadata())

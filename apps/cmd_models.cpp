@@ -21,13 +21,17 @@ Runner add_models(CLI::App& app, const GlobalOptions&) {
             std::string where;
             try {
                 const std::string p = heads::resolve_weights_path(e.id);
-                where = !std::filesystem::exists(p) ? "missing" : e.bundled_file.empty() ? "found" : "bundled";
+                where = !std::filesystem::exists(p) ? "missing"
+                        : e.bundled_file.empty()    ? "found"
+                                                    : "bundled";
             } catch (const Error&) {
                 where = "not here";
             }
-            out << std::setw(24) << e.id << std::setw(16) << e.task << std::setw(12) << where << e.description << "\n";
+            out << std::setw(24) << e.id << std::setw(16) << e.task << std::setw(12) << where << e.description
+                << "\n";
         }
-        out << "\nOfficial checkpoints are used by path (-m FILE.pth) or found by id in $RWKV_VISION_MODELS.\n";
+        out << "\nOfficial checkpoints are used by path (-m FILE.pth) or found by id in "
+               "$RWKV_VISION_MODELS.\n";
         write_output("-", out.str());
         return kExitOk;
     };

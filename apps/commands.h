@@ -17,5 +17,4 @@ Runner add_models(CLI::App& app, const GlobalOptions& global);
 Runner add_info(CLI::App& app, const GlobalOptions& global);
 Runner add_convert(CLI::App& app, const GlobalOptions& global);
 
-
 }  // namespace rv::apps

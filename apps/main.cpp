@@ -39,7 +39,6 @@ int main(int argc, char** argv) {
         const int rc = app.exit(e);
         return rc == 0 ? kExitOk : kExitUsage;
     }
-    for (CLI::App* sub : app.get_subcommands())
-        return guarded(runners.at(sub->get_name()));
+    for (CLI::App* sub : app.get_subcommands()) return guarded(runners.at(sub->get_name()));
     return kExitUsage;
 }

@@ -7,20 +7,24 @@ namespace rv::apps {
 
 void ModelFlags::add_to(CLI::App& cmd, bool with_model) {
     if (with_model)
-        cmd.add_option("-m,--model", model, "zoo id (see `rwkv-vision models`) or path to .pth / .safetensors")
+        cmd.add_option("-m,--model", model,
+                       "zoo id (see `rwkv-vision models`) or path to .pth / .safetensors")
             ->required();
-    cmd.add_option("--config", load.config_path,
-                   "JSON with the model's constructor settings (embed_dims, depth, post_norm, ...) for checkpoints "
-                   "that differ from a preset")
+    cmd.add_option(
+           "--config", load.config_path,
+           "JSON with the model's constructor settings (embed_dims, depth, post_norm, ...) for checkpoints "
+           "that differ from a preset")
         ->check(CLI::ExistingFile);
     cmd.add_option("--labels", load.labels_path, "class names, one per line")->check(CLI::ExistingFile);
     cmd.add_option("--input-size", input_size, "crop size the image is resized to (default: the model's)")
         ->check(CLI::Range(1, 16384));
     cmd.add_option("--crop-pct", crop_pct, "short side = input-size / crop-pct before the centre crop")
         ->check(CLI::Range(0.01, 1.0));
-    cmd.add_flag("--no-resize", load.no_resize, "run each image at its own size (normalised, padded by the model)");
-    cmd.add_option("--checkpoint-key", load.wrapper_key,
-                   "which entry of a wrapped .pth to load (state_dict, model, model_ema; default: first present)");
+    cmd.add_flag("--no-resize", load.no_resize,
+                 "run each image at its own size (normalised, padded by the model)");
+    cmd.add_option(
+        "--checkpoint-key", load.wrapper_key,
+        "which entry of a wrapped .pth to load (state_dict, model, model_ema; default: first present)");
 }
 
 void describe_model(const heads::Classifier& model) {

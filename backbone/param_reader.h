@@ -12,7 +12,8 @@ namespace rv::backbone {
 
 class ParamReader {
 public:
-    ParamReader(weights::WeightStore& store, std::string prefix) : store_(&store), prefix_(std::move(prefix)) {}
+    ParamReader(weights::WeightStore& store, std::string prefix)
+        : store_(&store), prefix_(std::move(prefix)) {}
 
     // A child scope: prefix + name + ".".
     ParamReader sub(const std::string& name) const { return ParamReader(*store_, prefix_ + name + "."); }
@@ -21,7 +22,9 @@ public:
     std::string key(const std::string& name) const { return prefix_ + name; }
 
     // Fails with kNotFound / kShapeMismatch naming the file, the full key and both shapes.
-    Tensor take(const std::string& name, const Shape& shape) const { return store_->take(prefix_ + name, shape); }
+    Tensor take(const std::string& name, const Shape& shape) const {
+        return store_->take(prefix_ + name, shape);
+    }
 
 private:
     weights::WeightStore* store_;

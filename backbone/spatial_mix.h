@@ -16,7 +16,7 @@ namespace rv::backbone {
 struct SpatialMix {
     int64_t dims = 0;
     ops::BiWkvParams wkv;
-    Tensor spatial_decay, spatial_first;                // [C]
+    Tensor spatial_decay, spatial_first;                 // [C]
     Tensor spatial_mix_k, spatial_mix_v, spatial_mix_r;  // stored [1,1,C]
     ops::Linear key, value, receptance, output;
     std::optional<LayerNorm> key_norm;

@@ -27,12 +27,13 @@ std::string find_backbone_prefix(const weights::WeightStore& store) {
 
 CheckpointStructure detect_structure(const weights::WeightStore& store, const std::string& prefix) {
     const std::string pe = prefix + "patch_embed.projection.weight";
-    RV_CHECK(store.contains(pe), ErrorCode::kNotFound, store.path(), ": no key '", pe,
-             "': this does not look like a Vision-RWKV checkpoint (run `rwkv-vision info` on it to see its keys)");
+    RV_CHECK(
+        store.contains(pe), ErrorCode::kNotFound, store.path(), ": no key '", pe,
+        "': this does not look like a Vision-RWKV checkpoint (run `rwkv-vision info` on it to see its keys)");
     CheckpointStructure s;
     const Shape& w = store.entry(pe).shape;
-    RV_CHECK(w.size() == 4 && w[2] == w[3], ErrorCode::kShapeMismatch, store.path(), ": ", pe,
-             " has shape ", shape_str(w), ", expected [C, C_in, p, p]");
+    RV_CHECK(w.size() == 4 && w[2] == w[3], ErrorCode::kShapeMismatch, store.path(), ": ", pe, " has shape ",
+             shape_str(w), ", expected [C, C_in, p, p]");
     s.embed_dims = static_cast<int>(w[0]);
     s.in_channels = static_cast<int>(w[1]);
     s.patch_size = static_cast<int>(w[2]);
@@ -57,8 +58,8 @@ void Vrwkv::load(weights::WeightStore& store, const std::string& prefix, VrwkvCo
     // Optional parts the file has and the config does not mention are taken from the file (spec
     // §2.9: VRWKV-B may have key_norm); parts the config requires and the file lacks are an error,
     // so a stripped checkpoint cannot load and silently give wrong answers.
-    RV_CHECK(!cfg.key_norm || s.key_norm, ErrorCode::kShapeMismatch, store.path(), ": the model has key_norm but key '",
-             prefix, "layers.0.att.key_norm.weight' is missing");
+    RV_CHECK(!cfg.key_norm || s.key_norm, ErrorCode::kShapeMismatch, store.path(),
+             ": the model has key_norm but key '", prefix, "layers.0.att.key_norm.weight' is missing");
     RV_CHECK(!cfg.init_values || s.layer_scale, ErrorCode::kShapeMismatch, store.path(),
              ": the model has layer scale but key '", prefix, "layers.0.gamma1' is missing");
     RV_CHECK(s.depth == cfg.depth, ErrorCode::kShapeMismatch, store.path(), ": the file has ", s.depth,
@@ -81,8 +82,9 @@ void Vrwkv::load(weights::WeightStore& store, const std::string& prefix, VrwkvCo
     int64_t L = -1;
     if (store.contains(root.key("pos_embed"))) {
         const Shape& ps = store.entry(root.key("pos_embed")).shape;
-        RV_CHECK(ps.size() == 3 && ps[0] == 1 && ps[2] == C, ErrorCode::kShapeMismatch, store.path(), ": key '",
-                 root.key("pos_embed"), "' has shape ", shape_str(ps), ", expected [1, N, ", C, "]");
+        RV_CHECK(ps.size() == 3 && ps[0] == 1 && ps[2] == C, ErrorCode::kShapeMismatch, store.path(),
+                 ": key '", root.key("pos_embed"), "' has shape ", shape_str(ps), ", expected [1, N, ", C,
+                 "]");
         L = ps[1];
     }
     if (s.pos_h > 0 && s.pos_h * s.pos_w == L) {
@@ -111,9 +113,10 @@ Tensor Vrwkv::forward(const Tensor& images, int64_t& Hp, int64_t& Wp, const Trac
     // Activations of one block: about a dozen [T, C] buffers plus the channel-mix hidden [T, 4C].
     const double bytes = 4.0 * static_cast<double>(B) * static_cast<double>(T) *
                          (12.0 * static_cast<double>(C) + 2.0 * static_cast<double>(cfg_.hidden_dims()));
-    RV_CHECK(bytes <= kMaxActivationBytes, ErrorCode::kLimit, "input ", shape_str(images.shape()), " needs about ",
-             static_cast<int64_t>(bytes / (1 << 20)), " MiB of activations, over the limit of ",
-             static_cast<int64_t>(kMaxActivationBytes / (1 << 20)), " MiB: use a smaller image or drop --no-resize");
+    RV_CHECK(bytes <= kMaxActivationBytes, ErrorCode::kLimit, "input ", shape_str(images.shape()),
+             " needs about ", static_cast<int64_t>(bytes / (1 << 20)),
+             " MiB of activations, over the limit of ", static_cast<int64_t>(kMaxActivationBytes / (1 << 20)),
+             " MiB: use a smaller image or drop --no-resize");
 
     Tensor tokens({B, T, C});
     {

@@ -1,8 +1,8 @@
 // VRWKV presets and JSON config. Layer: backbone.
 #include "backbone/vrwkv_config.h"
 
-#include <nlohmann/json.hpp>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <set>
 
 #include "vision/core/error.h"
@@ -13,8 +13,8 @@ void VrwkvConfig::validate() const {
     // Upper bounds keep every derived size (hidden = hidden_rate·embed_dims, patch areas) far from
     // int overflow; they are well above any published model.
     auto positive = [](int v, const char* name, int max = 1 << 20) {
-        RV_CHECK(v > 0 && v <= max, ErrorCode::kInvalidArgument, "model config: '", name, "' must be in [1, ", max,
-                 "], got ", v);
+        RV_CHECK(v > 0 && v <= max, ErrorCode::kInvalidArgument, "model config: '", name, "' must be in [1, ",
+                 max, "], got ", v);
     };
     positive(embed_dims, "embed_dims", 1 << 15);
     positive(depth, "depth", 1024);
@@ -53,7 +53,8 @@ VrwkvConfig vrwkv_preset(const std::string& name) {
         c.head_hidden_dims = 3072;
         c.token_split = 16;  // trained with the InternImage-code kernel, TOKEN_SPLIT 16 (spec §2.6)
     } else {
-        RV_THROW(ErrorCode::kNotFound, "unknown VRWKV preset '", name, "'; known: vrwkv_t, vrwkv_s, vrwkv_b, vrwkv_l");
+        RV_THROW(ErrorCode::kNotFound, "unknown VRWKV preset '", name,
+                 "'; known: vrwkv_t, vrwkv_s, vrwkv_b, vrwkv_l");
     }
     return c;
 }
@@ -86,27 +87,29 @@ VrwkvConfig config_from_json(const std::string& json_text, const std::string& so
     } catch (const nlohmann::json::exception& e) {
         RV_THROW(ErrorCode::kInvalidArgument, "model config ", source_name, " is not valid JSON: ", e.what());
     }
-    RV_CHECK(j.is_object(), ErrorCode::kInvalidArgument, "model config ", source_name, " must be a JSON object");
+    RV_CHECK(j.is_object(), ErrorCode::kInvalidArgument, "model config ", source_name,
+             " must be a JSON object");
     static const std::set<std::string> known = {
-        "embed_dims", "depth", "hidden_rate", "post_norm", "init_values", "key_norm", "img_size", "patch_size",
-        "in_channels", "num_classes", "token_split", "eps", "head", "head_hidden_dims", "arch"};
+        "embed_dims",  "depth",    "hidden_rate", "post_norm",        "init_values",
+        "key_norm",    "img_size", "patch_size",  "in_channels",      "num_classes",
+        "token_split", "eps",      "head",        "head_hidden_dims", "arch"};
     // Fields of the official VRWKV constructor (and mmcls config dicts) that only matter for
     // training: accepted and ignored, so an official backbone dict can be pasted as it is.
-    static const std::set<std::string> training_only = {"type", "drop_path_rate", "drop_rate", "with_cp",
-                                                        "init_mode", "init_cfg"};
+    static const std::set<std::string> training_only = {"type",    "drop_path_rate", "drop_rate",
+                                                        "with_cp", "init_mode",      "init_cfg"};
     // Official fields we support only at their published value.
     const std::map<std::string, nlohmann::json> fixed = {
-        {"shift_pixel", 1},       {"channel_gamma", 0.25},      {"shift_mode", "q_shift"},
-        {"final_norm", true},     {"interpolate_mode", "bicubic"}, {"out_indices", -1}};
+        {"shift_pixel", 1},   {"channel_gamma", 0.25},         {"shift_mode", "q_shift"},
+        {"final_norm", true}, {"interpolate_mode", "bicubic"}, {"out_indices", -1}};
     for (const auto& [key, value] : j.items()) {
         if (training_only.count(key)) continue;
         if (auto f = fixed.find(key); f != fixed.end()) {
-            RV_CHECK(value == f->second, ErrorCode::kUnsupported, "model config ", source_name, ": ", key, " = ",
-                     value.dump(), " is not supported (only ", f->second.dump(), ")");
+            RV_CHECK(value == f->second, ErrorCode::kUnsupported, "model config ", source_name, ": ", key,
+                     " = ", value.dump(), " is not supported (only ", f->second.dump(), ")");
             continue;
         }
-        RV_CHECK(known.count(key) || key == "k_norm", ErrorCode::kInvalidArgument, "model config ", source_name,
-                 ": unknown field '", key, "'");
+        RV_CHECK(known.count(key) || key == "k_norm", ErrorCode::kInvalidArgument, "model config ",
+                 source_name, ": unknown field '", key, "'");
     }
     if (j.contains("type"))
         RV_CHECK(j.at("type") == "VRWKV", ErrorCode::kUnsupported, "model config ", source_name, ": type ",
@@ -146,8 +149,8 @@ VrwkvConfig config_from_json(const std::string& json_text, const std::string& so
             else if (h == "mlp")
                 c.head = HeadKind::kMlp;
             else
-                RV_THROW(ErrorCode::kInvalidArgument, "model config ", source_name, ": head must be 'linear' or 'mlp', got '",
-                         h, "'");
+                RV_THROW(ErrorCode::kInvalidArgument, "model config ", source_name,
+                         ": head must be 'linear' or 'mlp', got '", h, "'");
         }
     } catch (const nlohmann::json::exception& e) {
         RV_THROW(ErrorCode::kInvalidArgument, "model config ", source_name, ": wrong type: ", e.what());

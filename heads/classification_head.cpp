@@ -19,8 +19,8 @@ Tensor global_average_pool(const Tensor& tokens) {
     return out;
 }
 
-void ClassificationHead::load(weights::WeightStore& store, const std::string& prefix, backbone::VrwkvConfig& cfg,
-                              bool check_config) {
+void ClassificationHead::load(weights::WeightStore& store, const std::string& prefix,
+                              backbone::VrwkvConfig& cfg, bool check_config) {
     const int64_t C = cfg.embed_dims;
     auto linear = [&](const std::string& name, int64_t in) {
         const std::string wk = prefix + name + ".weight", bk = prefix + name + ".bias";
@@ -44,13 +44,14 @@ void ClassificationHead::load(weights::WeightStore& store, const std::string& pr
         fc2_ = linear("2", fc0_.out_features());
         num_classes_ = fc2_.out_features();
     } else {
-        RV_THROW(ErrorCode::kNotFound, store.path(), ": no classification head (expected '", prefix, "fc.weight' or '",
-                 prefix, "0.weight')");
+        RV_THROW(ErrorCode::kNotFound, store.path(), ": no classification head (expected '", prefix,
+                 "fc.weight' or '", prefix, "0.weight')");
     }
     if (check_config) {
         const std::string key = prefix + (kind_ == backbone::HeadKind::kLinear ? "fc.weight" : "0.weight");
         RV_CHECK(cfg.head == kind_, ErrorCode::kShapeMismatch, store.path(), ": the config says a ",
-                 cfg.head == backbone::HeadKind::kMlp ? "mlp" : "linear", " head but the file has '", key, "'");
+                 cfg.head == backbone::HeadKind::kMlp ? "mlp" : "linear", " head but the file has '", key,
+                 "'");
         RV_CHECK(cfg.num_classes == num_classes_, ErrorCode::kShapeMismatch, store.path(), ": the head has ",
                  num_classes_, " classes, the config says num_classes ", cfg.num_classes);
         RV_CHECK(kind_ == backbone::HeadKind::kLinear || cfg.head_hidden_dims == fc0_.out_features(),

@@ -21,7 +21,8 @@ class ClassificationHead {
 public:
     // prefix: "head." for mmcls checkpoints. With check_config, the file's class count and head
     // kind must match cfg (kShapeMismatch naming the key); without, cfg takes them from the file.
-    void load(weights::WeightStore& store, const std::string& prefix, backbone::VrwkvConfig& cfg, bool check_config);
+    void load(weights::WeightStore& store, const std::string& prefix, backbone::VrwkvConfig& cfg,
+              bool check_config);
     Tensor forward(const Tensor& features) const;  // [B, C] -> logits [B, N]
     int64_t num_classes() const { return num_classes_; }
 

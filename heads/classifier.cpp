@@ -35,7 +35,8 @@ image::PreprocessConfig preprocess_from_json(const std::string& text, const std:
         static const std::set<std::string> known = {"input_size", "crop_pct", "resize", "interpolation",
                                                     "color",      "mean",     "std"};
         for (const auto& [k, v] : j.items())
-            RV_CHECK(known.count(k), ErrorCode::kInvalidArgument, source_name, ": unknown preprocess field '", k, "'");
+            RV_CHECK(known.count(k), ErrorCode::kInvalidArgument, source_name, ": unknown preprocess field '",
+                     k, "'");
         if (j.contains("input_size")) p.input_size = j.at("input_size").get<int>();
         if (j.contains("crop_pct")) p.crop_pct = j.at("crop_pct").get<double>();
         if (j.contains("resize")) p.resize = j.at("resize").get<bool>();
@@ -52,7 +53,8 @@ image::PreprocessConfig preprocess_from_json(const std::string& text, const std:
         }
         if (j.contains("color")) {
             const auto c = j.at("color").get<std::string>();
-            RV_CHECK(c == "rgb" || c == "gray", ErrorCode::kInvalidArgument, source_name, ": color must be rgb or gray");
+            RV_CHECK(c == "rgb" || c == "gray", ErrorCode::kInvalidArgument, source_name,
+                     ": color must be rgb or gray");
             p.color = c == "gray" ? image::ColorMode::kGray : image::ColorMode::kRgb;
         }
         if (j.contains("mean")) p.mean = j.at("mean").get<std::vector<float>>();
@@ -61,11 +63,13 @@ image::PreprocessConfig preprocess_from_json(const std::string& text, const std:
         RV_THROW(ErrorCode::kInvalidArgument, source_name, ": bad preprocess description: ", e.what());
     }
     const size_t ch = p.color == image::ColorMode::kGray ? 1 : 3;
-    RV_CHECK(p.mean.size() == ch && p.std.size() == ch, ErrorCode::kInvalidArgument, source_name, ": mean/std need ",
-             ch, " values for color '", p.color == image::ColorMode::kGray ? "gray" : "rgb", "'");
-    for (float s : p.std) RV_CHECK(s > 0.0f, ErrorCode::kInvalidArgument, source_name, ": std values must be positive");
-    RV_CHECK(p.input_size > 0 && p.crop_pct > 0.0 && p.crop_pct <= 1.0, ErrorCode::kInvalidArgument, source_name,
-             ": input_size must be positive and crop_pct in (0, 1]");
+    RV_CHECK(p.mean.size() == ch && p.std.size() == ch, ErrorCode::kInvalidArgument, source_name,
+             ": mean/std need ", ch, " values for color '",
+             p.color == image::ColorMode::kGray ? "gray" : "rgb", "'");
+    for (float s : p.std)
+        RV_CHECK(s > 0.0f, ErrorCode::kInvalidArgument, source_name, ": std values must be positive");
+    RV_CHECK(p.input_size > 0 && p.crop_pct > 0.0 && p.crop_pct <= 1.0, ErrorCode::kInvalidArgument,
+             source_name, ": input_size must be positive and crop_pct in (0, 1]");
     return p;
 }
 
@@ -96,8 +100,9 @@ std::string resolve_weights_path(const std::string& model) {
     for (const auto& d : dirs)
         for (const char* ext : {".pth", ".safetensors"})
             if (fs::exists(d / (model + ext))) return (d / (model + ext)).string();
-    RV_THROW(ErrorCode::kNotFound, "model '", model, "' is an official checkpoint that is not on this machine: get ",
-             model, ".pth from the official Vision-RWKV release and pass its path with -m, or put it in the folder "
+    RV_THROW(ErrorCode::kNotFound, "model '", model,
+             "' is an official checkpoint that is not on this machine: get ", model,
+             ".pth from the official Vision-RWKV release and pass its path with -m, or put it in the folder "
              "named by $RWKV_VISION_MODELS");
 }
 
@@ -105,7 +110,8 @@ namespace {
 
 std::string head_prefix_for(const std::string& backbone_prefix) {
     static const std::string b = "backbone.";
-    if (backbone_prefix.ends_with(b)) return backbone_prefix.substr(0, backbone_prefix.size() - b.size()) + "head.";
+    if (backbone_prefix.ends_with(b))
+        return backbone_prefix.substr(0, backbone_prefix.size() - b.size()) + "head.";
     return backbone_prefix + "head.";
 }
 
@@ -153,9 +159,11 @@ Resolved resolve(const std::string& model, const LoadOptions& opt, const weights
         try {
             j = json::parse(read_text_file(opt.config_path));
         } catch (const json::exception& e) {
-            RV_THROW(ErrorCode::kInvalidArgument, "config ", opt.config_path, " is not valid JSON: ", e.what());
+            RV_THROW(ErrorCode::kInvalidArgument, "config ", opt.config_path,
+                     " is not valid JSON: ", e.what());
         }
-        RV_CHECK(j.is_object(), ErrorCode::kInvalidArgument, "config ", opt.config_path, " must be a JSON object");
+        RV_CHECK(j.is_object(), ErrorCode::kInvalidArgument, "config ", opt.config_path,
+                 " must be a JSON object");
         if (j.contains("preprocess")) {
             pre = preprocess_from_json(j.at("preprocess").dump(), opt.config_path);
             j.erase("preprocess");
@@ -164,7 +172,8 @@ Resolved resolve(const std::string& model, const LoadOptions& opt, const weights
             try {
                 r.desc.labels = j.at("labels").get<std::vector<std::string>>();
             } catch (const json::exception&) {
-                RV_THROW(ErrorCode::kInvalidArgument, "config ", opt.config_path, ": labels must be a list of strings");
+                RV_THROW(ErrorCode::kInvalidArgument, "config ", opt.config_path,
+                         ": labels must be a list of strings");
             }
             labels_source = opt.config_path;
             j.erase("labels");
@@ -177,8 +186,8 @@ Resolved resolve(const std::string& model, const LoadOptions& opt, const weights
     } else {
         const auto s = backbone::detect_structure(store, prefix);
         const char* preset = preset_for_structure(s);
-        RV_CHECK(preset, ErrorCode::kInvalidArgument, "cannot tell the structure of ", r.path, " (embed_dims ",
-                 s.embed_dims, ", depth ", s.depth,
+        RV_CHECK(preset, ErrorCode::kInvalidArgument, "cannot tell the structure of ", r.path,
+                 " (embed_dims ", s.embed_dims, ", depth ", s.depth,
                  " match no preset): pass --config with the model's settings (see README)");
         r.desc.config = backbone::vrwkv_preset(preset);
         r.desc.config_is_explicit = false;
@@ -191,14 +200,16 @@ Resolved resolve(const std::string& model, const LoadOptions& opt, const weights
         else if (zoo)
             pre = zoo->preprocess;
         else
-            pre = r.desc.config.img_size >= 384 || r.desc.config.embed_dims == 1024 ? imagenet_preprocess(384, 1.0)
-                                                                                   : imagenet_preprocess(224, 0.875);
+            pre = r.desc.config.img_size >= 384 || r.desc.config.embed_dims == 1024
+                      ? imagenet_preprocess(384, 1.0)
+                      : imagenet_preprocess(224, 0.875);
     }
     r.desc.preprocess = *pre;
     if (opt.input_size) r.desc.preprocess.input_size = *opt.input_size;
     if (opt.crop_pct) r.desc.preprocess.crop_pct = *opt.crop_pct;
     if (opt.no_resize) r.desc.preprocess.resize = false;
-    RV_CHECK(r.desc.preprocess.input_size > 0 && r.desc.preprocess.crop_pct > 0 && r.desc.preprocess.crop_pct <= 1.0,
+    RV_CHECK(r.desc.preprocess.input_size > 0 && r.desc.preprocess.crop_pct > 0 &&
+                 r.desc.preprocess.crop_pct <= 1.0,
              ErrorCode::kInvalidArgument, "--input-size must be positive and --crop-pct in (0, 1]");
     if (r.desc.config.in_channels == 1) r.desc.preprocess.color = image::ColorMode::kGray;
 
@@ -209,7 +220,8 @@ Resolved resolve(const std::string& model, const LoadOptions& opt, const weights
         try {
             r.desc.labels = json::parse(meta.at("labels")).get<std::vector<std::string>>();
         } catch (const json::exception& e) {
-            RV_THROW(ErrorCode::kCorruptFile, r.path, ": metadata 'labels' is not a JSON list of strings: ", e.what());
+            RV_THROW(ErrorCode::kCorruptFile, r.path,
+                     ": metadata 'labels' is not a JSON list of strings: ", e.what());
         }
         labels_source = r.path + " (metadata)";
     } else if (labels_source.empty() && zoo && !zoo->labels_file.empty()) {
@@ -247,8 +259,9 @@ Classifier Classifier::from_store(weights::WeightStore& store, ModelDescription 
     if (c.desc_.labels.empty()) {
         for (size_t i = 0; i < n; ++i) c.desc_.labels.push_back("class_" + std::to_string(i));
     }
-    RV_CHECK(c.desc_.labels.size() == n, ErrorCode::kInvalidArgument, "the label list has ", c.desc_.labels.size(),
-             " names but model ", c.path_, " has ", n, " classes; pass a matching --labels file");
+    RV_CHECK(c.desc_.labels.size() == n, ErrorCode::kInvalidArgument, "the label list has ",
+             c.desc_.labels.size(), " names but model ", c.path_, " has ", n,
+             " classes; pass a matching --labels file");
     return c;
 }
 
@@ -259,14 +272,18 @@ Tensor Classifier::forward(const Tensor& images, const backbone::TraceFn& trace)
     if (trace) trace("feat", feat.data(), feat.shape());
     Tensor logits = head_.forward(feat);
     for (int64_t i = 0; i < logits.numel(); ++i)
-        RV_CHECK(std::isfinite(logits[i]), ErrorCode::kCorruptFile, "the model produced non-finite logits (NaN/Inf): ",
-                 "the weights in ", path_, " or the input contain non-finite values");
+        RV_CHECK(std::isfinite(logits[i]), ErrorCode::kCorruptFile,
+                 "the model produced non-finite logits (NaN/Inf): ", "the weights in ", path_,
+                 " or the input contain non-finite values");
     return logits;
 }
 
-Tensor Classifier::preprocess(const image::Image8& img) const { return image::preprocess(img, desc_.preprocess); }
+Tensor Classifier::preprocess(const image::Image8& img) const {
+    return image::preprocess(img, desc_.preprocess);
+}
 
-void convert_to_safetensors(const std::string& model, const LoadOptions& options, const std::string& out_path) {
+void convert_to_safetensors(const std::string& model, const LoadOptions& options,
+                            const std::string& out_path) {
     const Classifier c = Classifier::load(model, options);
     const weights::WeightStore store = weights::WeightStore::open(c.path_, options.wrapper_key);
     std::vector<std::pair<std::string, Tensor>> owned;

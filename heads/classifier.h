@@ -15,12 +15,12 @@
 namespace rv::heads {
 
 struct LoadOptions {
-    std::string config_path;              // --config: JSON with the official constructor's field names
-    std::string labels_path;              // --labels: one class name per line
-    std::optional<int> input_size;        // --input-size
-    std::optional<double> crop_pct;       // --crop-pct
-    bool no_resize = false;               // --no-resize: run each image at its own size
-    std::string wrapper_key;              // which wrapper dict of a .pth to use ("" = auto)
+    std::string config_path;         // --config: JSON with the official constructor's field names
+    std::string labels_path;         // --labels: one class name per line
+    std::optional<int> input_size;   // --input-size
+    std::optional<double> crop_pct;  // --crop-pct
+    bool no_resize = false;          // --no-resize: run each image at its own size
+    std::string wrapper_key;         // which wrapper dict of a .pth to use ("" = auto)
 };
 
 // Everything that describes a model besides its tensors; written to safetensors metadata by
@@ -70,7 +70,8 @@ private:
 
 // Loads `model` strictly, then writes its tensors (fp32, official key names) and its description
 // to `out_path` as .safetensors, so the converted file needs no other flag.
-void convert_to_safetensors(const std::string& model, const LoadOptions& options, const std::string& out_path);
+void convert_to_safetensors(const std::string& model, const LoadOptions& options,
+                            const std::string& out_path);
 
 // JSON forms used in safetensors metadata (keys "config", "preprocess", "labels").
 std::string preprocess_to_json(const image::PreprocessConfig& p);

@@ -15,18 +15,22 @@ namespace fs = std::filesystem;
 
 std::string data_dir() {
     if (const char* env = std::getenv("RWKV_VISION_DATA"); env && *env) return env;
-    auto is_data_dir = [](const fs::path& d) { return fs::exists(d / "models.json") || fs::is_directory(d / "labels"); };
+    auto is_data_dir = [](const fs::path& d) {
+        return fs::exists(d / "models.json") || fs::is_directory(d / "labels");
+    };
 #ifdef RV_DATA_DIR
     if (is_data_dir(RV_DATA_DIR)) return RV_DATA_DIR;
 #endif
     std::error_code ec;
     const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
     if (!ec) {
-        for (const fs::path& cand : {exe.parent_path() / "../share/rwkv-vision/data", exe.parent_path() / "../data"})
+        for (const fs::path& cand :
+             {exe.parent_path() / "../share/rwkv-vision/data", exe.parent_path() / "../data"})
             if (is_data_dir(cand)) return fs::weakly_canonical(cand).string();
     }
     RV_THROW(ErrorCode::kNotFound,
-             "cannot find the rwkv-vision data folder (models.json); set RWKV_VISION_DATA to the repository's data/");
+             "cannot find the rwkv-vision data folder (models.json); set RWKV_VISION_DATA to the "
+             "repository's data/");
 }
 
 image::PreprocessConfig imagenet_preprocess(int input_size, double crop_pct) {
@@ -38,7 +42,8 @@ image::PreprocessConfig imagenet_preprocess(int input_size, double crop_pct) {
 
 static std::vector<ZooEntry> build_table() {
     std::vector<ZooEntry> t;
-    auto official = [&](const char* id, const char* preset, int size, double crop, int token_split, const char* desc) {
+    auto official = [&](const char* id, const char* preset, int size, double crop, int token_split,
+                        const char* desc) {
         ZooEntry e;
         e.id = id;
         e.task = "classification";

@@ -14,14 +14,14 @@
 namespace rv::heads {
 
 struct ZooEntry {
-    std::string id;           // canonical id = upstream file stem, e.g. "vrwkv_t_in1k_224"
-    std::string task;         // "classification"
+    std::string id;    // canonical id = upstream file stem, e.g. "vrwkv_t_in1k_224"
+    std::string task;  // "classification"
     std::string description;
     backbone::VrwkvConfig config;
     image::PreprocessConfig preprocess;
-    std::string labels_file;  // relative to the data folder, "" = labels from the weights file
-    std::string bundled_file; // relative to the data folder, "" = user supplies the checkpoint
-    std::string sha256;       // of the bundled file
+    std::string labels_file;   // relative to the data folder, "" = labels from the weights file
+    std::string bundled_file;  // relative to the data folder, "" = user supplies the checkpoint
+    std::string sha256;        // of the bundled file
 };
 
 // Folder with models.json and/or labels/, models/, samples/: $RWKV_VISION_DATA, else the source tree's

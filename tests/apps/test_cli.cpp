@@ -114,11 +114,12 @@ TEST_F(Cli, OutputFileIsWrittenWhole) {
 
 TEST_F(Cli, ConvertRoundTripNeedsNoFlags) {
     const std::string st = dir_ + "/tiny.safetensors";
-    const auto c = run_cli({"convert", kTinyPth, st, "--config", kTinyCfg, "--labels",
-                            "tests/fixtures/cli/labels5.txt"});
+    const auto c = run_cli(
+        {"convert", kTinyPth, st, "--config", kTinyCfg, "--labels", "tests/fixtures/cli/labels5.txt"});
     ASSERT_EQ(c.status, 0) << c.err;
-    const auto from_pth = run_cli(classify({"-i", dir_ + "/a.png", "--format", "json", "--output-type", "logit",
-                                            "--topk", "0", "--labels", "tests/fixtures/cli/labels5.txt"}));
+    const auto from_pth =
+        run_cli(classify({"-i", dir_ + "/a.png", "--format", "json", "--output-type", "logit", "--topk", "0",
+                          "--labels", "tests/fixtures/cli/labels5.txt"}));
     ASSERT_EQ(from_pth.status, 0) << from_pth.err;
     const auto from_st = run_cli({"classify", "-q", "-m", st, "-i", dir_ + "/a.png", "--format", "json",
                                   "--output-type", "logit", "--topk", "0"});
@@ -157,10 +158,11 @@ TEST_F(Cli, EvalClsCountsWhatClassifySaw) {
     for (const auto& e : json::parse(r.out)) {
         const std::string label = e["topk"][0]["label"];
         fs::create_directories(tree + "/" + label);
-        fs::copy_file(e["filename"].get<std::string>(), tree + "/" + label + "/" + std::to_string(n++) + ".png");
+        fs::copy_file(e["filename"].get<std::string>(),
+                      tree + "/" + label + "/" + std::to_string(n++) + ".png");
     }
-    const auto ev = run_cli({"eval", "cls", "-q", "-m", kTinyPth, "--config", kTinyCfg, "-i", tree, "--format", "json",
-                             "-o", dir_ + "/report.json"});
+    const auto ev = run_cli({"eval", "cls", "-q", "-m", kTinyPth, "--config", kTinyCfg, "-i", tree,
+                             "--format", "json", "-o", dir_ + "/report.json"});
     ASSERT_EQ(ev.status, 0) << ev.err;
     const json rep = json::parse(ev.out);
     EXPECT_EQ(rep["images"], 2);
@@ -186,8 +188,8 @@ TEST_F(Cli, ClearErrorsForWrongModelsAndInputs) {
     expect_error(run_cli(classify({"-i", dir_ + "/missing.png"})), 1, "does not exist");
     expect_error(run_cli(classify({"-i", dir_ + "/notes.txt"})), 3, "notes.txt");
     // Weights and config that disagree: the message names the key and both shapes.
-    const auto wrong = run_cli({"classify", "-m", kTinyPth, "--config", "tests/fixtures/models/tiny_post_ls.json",
-                                "-i", img});
+    const auto wrong = run_cli(
+        {"classify", "-m", kTinyPth, "--config", "tests/fixtures/models/tiny_post_ls.json", "-i", img});
     expect_error(wrong, 1, "tiny_pre.pth");
     EXPECT_NE(wrong.err.find("backbone."), std::string::npos) << wrong.err;
     // A truncated checkpoint.

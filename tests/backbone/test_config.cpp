@@ -32,9 +32,9 @@ TEST(VrwkvConfig, JsonRoundTripAndStrictness) {
     const auto back = backbone::config_from_json(backbone::config_to_json(c), "test");
     EXPECT_EQ(backbone::parameter_count(back), backbone::parameter_count(c));
     EXPECT_EQ(back.token_split, 16);
-    EXPECT_THROW(backbone::config_from_json(R"({"embed_dim": 192})", "t"), Error);      // typo
-    EXPECT_THROW(backbone::config_from_json(R"({"depth": "12"})", "t"), Error);         // wrong type
-    EXPECT_THROW(backbone::config_from_json(R"({"embed_dims": 0})", "t"), Error);       // impossible
+    EXPECT_THROW(backbone::config_from_json(R"({"embed_dim": 192})", "t"), Error);       // typo
+    EXPECT_THROW(backbone::config_from_json(R"({"depth": "12"})", "t"), Error);          // wrong type
+    EXPECT_THROW(backbone::config_from_json(R"({"embed_dims": 0})", "t"), Error);        // impossible
     EXPECT_THROW(backbone::config_from_json(R"({"hidden_rate": 100000})", "t"), Error);  // overflow bound
     EXPECT_THROW(backbone::config_from_json("[1, 2]", "t"), Error);
     EXPECT_THROW(backbone::config_from_json("{", "t"), Error);

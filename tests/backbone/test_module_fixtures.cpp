@@ -30,7 +30,13 @@ std::vector<Fixture> load_all(const std::string& prefix) {
     std::vector<Fixture> out;
     for (const auto& n : names) {
         auto store = weights::WeightStore::open(fixture_path("ops/" + n + ".pth"));
-        Fixture f{n, nlohmann::json::parse(read_text(fixture_path("ops/" + n + ".json"))), std::move(store), {}, {}, 0, 0};
+        Fixture f{n,
+                  nlohmann::json::parse(read_text(fixture_path("ops/" + n + ".json"))),
+                  std::move(store),
+                  {},
+                  {},
+                  0,
+                  0};
         f.x = f.store.take("x");
         f.y = f.store.take("y");
         const Tensor hw = f.store.take("hw");
@@ -47,7 +53,8 @@ backbone::VrwkvConfig config_of(const nlohmann::json& s) {
     c.hidden_rate = s.at("hidden_rate").get<int>();
     c.post_norm = s.value("post_norm", false);
     c.key_norm = s.value("key_norm", false);
-    if (s.contains("init_values") && !s.at("init_values").is_null()) c.init_values = s.at("init_values").get<double>();
+    if (s.contains("init_values") && !s.at("init_values").is_null())
+        c.init_values = s.at("init_values").get<double>();
     c.token_split = s.at("token_split").get<int>();
     c.eps = s.at("eps").get<double>();
     return c;

@@ -10,7 +10,8 @@ namespace rv::test {
 namespace {
 
 // Every tensor of an mmcls VRWKV classifier for cfg, with small deterministic values.
-std::vector<std::pair<std::string, Tensor>> checkpoint_for(const backbone::VrwkvConfig& c, const std::string& prefix) {
+std::vector<std::pair<std::string, Tensor>> checkpoint_for(const backbone::VrwkvConfig& c,
+                                                           const std::string& prefix) {
     const int64_t C = c.embed_dims, H = c.hidden_dims(), p = c.patch_size, g = c.pos_grid();
     std::vector<std::pair<std::string, Tensor>> t;
     auto add = [&](const std::string& key, Shape shape, double lo = -0.1, double hi = 0.1) {
@@ -36,7 +37,8 @@ std::vector<std::pair<std::string, Tensor>> checkpoint_for(const backbone::Vrwkv
         add(l + "att.spatial_decay", {C}, -2, 2);
         add(l + "att.spatial_first", {C}, -1, 1);
         for (const char* m : {"k", "v", "r"}) add(l + "att.spatial_mix_" + m, {1, 1, C}, 0, 1);
-        for (const char* w : {"key", "value", "receptance", "output"}) add(l + "att." + w + ".weight", {C, C});
+        for (const char* w : {"key", "value", "receptance", "output"})
+            add(l + "att." + w + ".weight", {C, C});
         for (const char* m : {"k", "r"}) add(l + "ffn.spatial_mix_" + m, {1, 1, C}, 0, 1);
         add(l + "ffn.key.weight", {H, C});
         add(l + "ffn.receptance.weight", {C, C});
@@ -119,8 +121,10 @@ TEST(Loading, OptionalPartsTheFileHasAreUsed) {
 TEST(Loading, MissingRequiredPartsFail) {
     const auto cfg = small(true, true, true);
     EXPECT_NE(load_error(without(checkpoint_for(cfg, ""), "gamma"), cfg).find("gamma1"), std::string::npos);
-    EXPECT_NE(load_error(without(checkpoint_for(cfg, ""), "key_norm"), cfg).find("key_norm"), std::string::npos);
-    EXPECT_NE(load_error(without(checkpoint_for(cfg, ""), "layers.1.ffn.value"), cfg).find("layers.1.ffn.value.weight"),
+    EXPECT_NE(load_error(without(checkpoint_for(cfg, ""), "key_norm"), cfg).find("key_norm"),
+              std::string::npos);
+    EXPECT_NE(load_error(without(checkpoint_for(cfg, ""), "layers.1.ffn.value"), cfg)
+                  .find("layers.1.ffn.value.weight"),
               std::string::npos);
     EXPECT_NE(load_error(without(checkpoint_for(cfg, ""), "head."), cfg).find("head"), std::string::npos);
 }

@@ -3,8 +3,8 @@
 // (tests/support/det_init) at 224×224 and 512×384.
 #include <gtest/gtest.h>
 
-#include <filesystem>
 #include <cstring>
+#include <filesystem>
 #include <map>
 #include <nlohmann/json.hpp>
 

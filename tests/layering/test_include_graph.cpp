@@ -21,9 +21,11 @@ const std::map<std::string, std::set<std::string>> kAllowed = {
     {"vision/image", {"vision/core", "vision/image"}},
     {"vision/metrics", {"vision/core", "vision/metrics"}},
     {"backbone", {"vision/core", "vision/ops", "vision/weights", "backbone"}},
-    {"heads", {"vision/core", "vision/ops", "vision/weights", "vision/image", "vision/metrics", "backbone", "heads"}},
-    {"apps", {"vision/core", "vision/ops", "vision/weights", "vision/image", "vision/metrics", "backbone", "heads",
-              "apps"}},
+    {"heads",
+     {"vision/core", "vision/ops", "vision/weights", "vision/image", "vision/metrics", "backbone", "heads"}},
+    {"apps",
+     {"vision/core", "vision/ops", "vision/weights", "vision/image", "vision/metrics", "backbone", "heads",
+      "apps"}},
 };
 
 std::string layer_of(const std::string& rel) {
@@ -65,8 +67,9 @@ TEST(Layering, IncludesPointDownTheStack) {
                     violations.push_back(where + " (OpenCV only in vision/image and apps)");
                 if (inc.starts_with("tbb/") && rel != "vision/core/threading.cpp" && own != "vision/ops")
                     violations.push_back(where + " (TBB only in vision/core/threading.cpp and kernels)");
-                if (rel.ends_with(".h") && (inc.starts_with("dnnl") || inc.starts_with("opencv2/") ||
-                                            inc.starts_with("tbb/")) && !rel.starts_with("vision/ops/onednn/"))
+                if (rel.ends_with(".h") &&
+                    (inc.starts_with("dnnl") || inc.starts_with("opencv2/") || inc.starts_with("tbb/")) &&
+                    !rel.starts_with("vision/ops/onednn/"))
                     violations.push_back(where + " (heavy third-party headers stay in .cpp files)");
             }
         }

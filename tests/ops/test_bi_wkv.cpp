@@ -14,8 +14,8 @@ namespace {
 
 // W_tj from the table in spec §2.6, evaluated directly (long double, shifted by max k), EPS 0.
 std::vector<float> brute_force(const std::vector<float>& decay, const std::vector<float>& first,
-                               const std::vector<float>& k, const std::vector<float>& v, int64_t T, int64_t C, int ts,
-                               float eps) {
+                               const std::vector<float>& k, const std::vector<float>& v, int64_t T, int64_t C,
+                               int ts, float eps) {
     std::vector<float> y(static_cast<size_t>(T * C));
     const int64_t S = (T + ts - 1) / ts;
     for (int64_t c = 0; c < C; ++c) {
@@ -23,7 +23,9 @@ std::vector<float> brute_force(const std::vector<float>& decay, const std::vecto
         const long double u = first[static_cast<size_t>(c)] / static_cast<float>(T);
         long double kmax = -INFINITY;
         for (int64_t t = 0; t < T; ++t) kmax = std::max<long double>(kmax, k[static_cast<size_t>(t * C + c)]);
-        auto K = [&](int64_t j) { return static_cast<long double>(k[static_cast<size_t>(j * C + c)]) - kmax; };
+        auto K = [&](int64_t j) {
+            return static_cast<long double>(k[static_cast<size_t>(j * C + c)]) - kmax;
+        };
         for (int64_t t = 0; t < T; ++t) {
             const int64_t t0 = (t / S) * S;
             long double num = 0, den = 0;
@@ -35,7 +37,8 @@ std::vector<float> brute_force(const std::vector<float>& decay, const std::vecto
                     W = std::exp(K(j) - static_cast<long double>(t - j) * w);
                 else if (j < t)
                     W = std::exp(K(j) - static_cast<long double>(t - j - 1) * w) +
-                        (j > t0 ? (1 - std::exp(w)) * std::exp(K(j) + static_cast<long double>(t - j) * w) : 0.0L);
+                        (j > t0 ? (1 - std::exp(w)) * std::exp(K(j) + static_cast<long double>(t - j) * w)
+                                : 0.0L);
                 else
                     W = std::exp(K(j) - static_cast<long double>(j - t) * w);
                 num += W * v[static_cast<size_t>(j * C + c)];
@@ -66,7 +69,8 @@ std::vector<long double> kernel_simulation(long double w, long double u, const s
         Chunk x{S * tid, std::min(T - S * tid, S), 0, 0, 0, 0, kMin, kMin};
         for (int64_t i = x.t0; i < x.t0 + std::max<int64_t>(x.L, 0); ++i) {
             long double no = std::max(x.o1, K(i) - w * static_cast<long double>(i - x.t0));
-            long double e1 = std::exp(x.o1 - no), e3 = std::exp(K(i) - w * static_cast<long double>(i - x.t0) - no);
+            long double e1 = std::exp(x.o1 - no),
+                        e3 = std::exp(K(i) - w * static_cast<long double>(i - x.t0) - no);
             x.c = e1 * x.c + e3 * V(i);
             x.d = e1 * x.d + e3;
             x.o1 = no;
@@ -87,7 +91,8 @@ std::vector<long double> kernel_simulation(long double w, long double u, const s
         long double a = 0, b = 0, o2 = kMin, c = 0, d = 0, o1 = kMin;
         for (int64_t i = 0; i < tid; ++i) {
             const Chunk& o = ch[static_cast<size_t>(i)];
-            const long double ew = static_cast<long double>((tid - i - 1) * S), no = std::max(o.o2 - w * ew, o2);
+            const long double ew = static_cast<long double>((tid - i - 1) * S),
+                              no = std::max(o.o2 - w * ew, o2);
             a = a * std::exp(o2 - no) + o.a * std::exp(o.o2 - w * ew - no);
             b = b * std::exp(o2 - no) + o.b * std::exp(o.o2 - w * ew - no);
             o2 = no;
@@ -129,12 +134,13 @@ TEST(BiWkvRef, MatchesKernelSimulationIncludingEps) {
             for (const float spread : {0.0f, 20.0f}) {
                 for (const int ts : {16, 32}) {
                     const int64_t C = 2;
-                    std::vector<float> dec(C, decay), first(C, 0.5f), k(static_cast<size_t>(T * C)), v(k.size()),
-                        y(k.size());
+                    std::vector<float> dec(C, decay), first(C, 0.5f), k(static_cast<size_t>(T * C)),
+                        v(k.size()), y(k.size());
                     for (auto& x : k) x = 3.0f * N(rng);
                     for (auto& x : v) x = N(rng);
                     k[0] += spread;
-                    ops::ref::bi_wkv(dec.data(), first.data(), k.data(), v.data(), y.data(), 1, T, C, {ts, 1e-6f});
+                    ops::ref::bi_wkv(dec.data(), first.data(), k.data(), v.data(), y.data(), 1, T, C,
+                                     {ts, 1e-6f});
                     for (int64_t c = 0; c < C; ++c) {
                         std::vector<long double> kk, vv;
                         for (int64_t t = 0; t < T; ++t) {
@@ -145,8 +151,10 @@ TEST(BiWkvRef, MatchesKernelSimulationIncludingEps) {
                         const auto expected = kernel_simulation(w, u, kk, vv, ts, 1e-6L);
                         for (int64_t t = 0; t < T; ++t) {
                             const double e = static_cast<double>(expected[static_cast<size_t>(t)]);
-                            ASSERT_NEAR(y[static_cast<size_t>(t * C + c)], e, 2e-5 * std::max(1.0, std::fabs(e)))
-                                << "T=" << T << " decay=" << decay << " spread=" << spread << " ts=" << ts << " t=" << t;
+                            ASSERT_NEAR(y[static_cast<size_t>(t * C + c)], e,
+                                        2e-5 * std::max(1.0, std::fabs(e)))
+                                << "T=" << T << " decay=" << decay << " spread=" << spread << " ts=" << ts
+                                << " t=" << t;
                         }
                     }
                 }
@@ -163,9 +171,9 @@ struct Case {
 };
 
 TEST(BiWkvRef, MatchesWeightTable) {
-    const Case cases[] = {{1, 32, 1, 5},   {2, 32, 1, 5},   {7, 32, 1, 5},   {33, 32, 1, 5},  {50, 16, 1, 8},
-                          {65, 64, 2, 5},  {196, 32, 1, 5}, {300, 16, 1, 3}, {97, 7, 1, -6},  {40, 1, 1, 4},
-                          {40, 40, 1, 4},  {40, 100, 1, 4}, {64, 32, 150, 2}, {128, 32, 400, 1}};
+    const Case cases[] = {{1, 32, 1, 5},  {2, 32, 1, 5},   {7, 32, 1, 5},    {33, 32, 1, 5},   {50, 16, 1, 8},
+                          {65, 64, 2, 5}, {196, 32, 1, 5}, {300, 16, 1, 3},  {97, 7, 1, -6},   {40, 1, 1, 4},
+                          {40, 40, 1, 4}, {40, 100, 1, 4}, {64, 32, 150, 2}, {128, 32, 400, 1}};
     std::mt19937 rng(7);
     for (const auto& cs : cases) {
         const int64_t C = 5;
@@ -180,8 +188,8 @@ TEST(BiWkvRef, MatchesWeightTable) {
         for (size_t i = 0; i < y.size(); ++i) {
             ASSERT_TRUE(std::isfinite(y[i])) << "T=" << cs.T << " ts=" << cs.ts << " i=" << i;
             // The subtraction in the future recursion costs a few ulps relative to the largest term.
-            ASSERT_NEAR(y[i], expected[i], 2e-5) << "T=" << cs.T << " ts=" << cs.ts << " k_scale=" << cs.k_scale
-                                                 << " i=" << i;
+            ASSERT_NEAR(y[i], expected[i], 2e-5)
+                << "T=" << cs.T << " ts=" << cs.ts << " k_scale=" << cs.k_scale << " i=" << i;
         }
     }
 }
@@ -189,7 +197,8 @@ TEST(BiWkvRef, MatchesWeightTable) {
 TEST(BiWkvRef, HugeKeysDoNotOverflow) {
     // k > 88 overflows e^k in fp32; the max shift must keep every output finite and exact.
     const int64_t T = 20, C = 3;
-    std::vector<float> decay(C, 1.0f), first(C, 0.5f), k(static_cast<size_t>(T * C), 1000.0f), v(k.size()), y(k.size());
+    std::vector<float> decay(C, 1.0f), first(C, 0.5f), k(static_cast<size_t>(T * C), 1000.0f), v(k.size()),
+        y(k.size());
     for (size_t i = 0; i < v.size(); ++i) v[i] = static_cast<float>(i % 7) - 3.0f;
     k[4 * C] = 1090.0f;  // one token dominates channel 0
     ops::ref::bi_wkv(decay.data(), first.data(), k.data(), v.data(), y.data(), 1, T, C, {});

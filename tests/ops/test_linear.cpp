@@ -14,7 +14,8 @@ namespace {
 TEST(Linear, OneDnnMatchesReference) {
     std::mt19937 rng(3);
     std::uniform_real_distribution<float> U(-1.0f, 1.0f);
-    const int64_t shapes[][3] = {{1, 1, 1}, {1, 17, 5}, {7, 3, 33}, {49, 96, 384}, {196, 192, 768}, {13, 1000, 10}};
+    const int64_t shapes[][3] = {{1, 1, 1},     {1, 17, 5},      {7, 3, 33},
+                                 {49, 96, 384}, {196, 192, 768}, {13, 1000, 10}};
     for (const auto& sh : shapes) {
         const int64_t M = sh[0], K = sh[1], N = sh[2];
         for (bool with_bias : {false, true}) {
@@ -27,8 +28,9 @@ TEST(Linear, OneDnnMatchesReference) {
             ops::ref::linear(x.data(), w.data(), with_bias ? b.data() : nullptr, ref.data(), M, K, N);
             l.forward(x.data(), M, got.data());
             // fp32 sums of K products of O(1) terms, reordered: error grows like sqrt(K)·ulp.
-            expect_close("linear M=" + std::to_string(M) + " K=" + std::to_string(K) + " N=" + std::to_string(N),
-                         got.data(), ref, 1e-5 * std::sqrt(static_cast<double>(K)) + 1e-6);
+            expect_close(
+                "linear M=" + std::to_string(M) + " K=" + std::to_string(K) + " N=" + std::to_string(N),
+                got.data(), ref, 1e-5 * std::sqrt(static_cast<double>(K)) + 1e-6);
             // A second row count reuses the weights with a new primitive.
             if (M > 1) {
                 Tensor got1({1, N});

@@ -31,7 +31,8 @@ TEST(OpFixtures, BiWkvMatchesPyTorchReference) {
     ASSERT_GE(files.size(), 6u);
     for (const auto& f : files) {
         auto s = weights::WeightStore::open(f);
-        const Tensor k = s.get("k"), v = s.get("v"), decay = s.get("spatial_decay"), first = s.get("spatial_first");
+        const Tensor k = s.get("k"), v = s.get("v"), decay = s.get("spatial_decay"),
+                     first = s.get("spatial_first");
         const Tensor y = s.get("y");
         ops::BiWkvParams p;
         p.token_split = static_cast<int>(s.get("token_split")[0]);
@@ -50,8 +51,8 @@ TEST(OpFixtures, QShift) {
         auto s = weights::WeightStore::open(f);
         const Tensor x = s.get("x"), hw = s.get("hw"), y = s.get("y");
         Tensor out(x.shape());
-        ops::ref::q_shift(x.data(), out.data(), x.dim(0), static_cast<int64_t>(hw[0]), static_cast<int64_t>(hw[1]),
-                          x.dim(2));
+        ops::ref::q_shift(x.data(), out.data(), x.dim(0), static_cast<int64_t>(hw[0]),
+                          static_cast<int64_t>(hw[1]), x.dim(2));
         expect_close(f, out.data(), y, 0.0);  // pure data movement: exact
     }
 }
@@ -70,7 +71,8 @@ TEST(OpFixtures, PosEmbedBicubicResize) {
     ASSERT_GE(files.size(), 3u);
     for (const auto& f : files) {
         auto s = weights::WeightStore::open(f);
-        const Tensor pos = s.get("pos"), src = s.get("src_hw"), dst = s.get("dst_hw"), expected = s.get("out");
+        const Tensor pos = s.get("pos"), src = s.get("src_hw"), dst = s.get("dst_hw"),
+                     expected = s.get("out");
         const auto sh = static_cast<int64_t>(src[0]), sw = static_cast<int64_t>(src[1]);
         const auto dh = static_cast<int64_t>(dst[0]), dw = static_cast<int64_t>(dst[1]);
         Tensor out({1, dh * dw, pos.dim(2)});

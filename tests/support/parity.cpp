@@ -36,8 +36,8 @@ void expect_close(const std::string& what, const float* got, const Tensor& expec
     const Diff d = compare(got, expected.data(), expected.numel());
     EXPECT_TRUE(d.finite && d.max_abs <= atol)
         << what << ": max abs error " << d.max_abs << " (tolerance " << atol << ") at flat index " << d.where
-        << " of " << shape_str(expected.shape()) << ": got " << (d.where >= 0 ? got[d.where] : 0.0f) << ", expected "
-        << (d.where >= 0 ? expected[d.where] : 0.0f) << "; max rel " << d.max_rel;
+        << " of " << shape_str(expected.shape()) << ": got " << (d.where >= 0 ? got[d.where] : 0.0f)
+        << ", expected " << (d.where >= 0 ? expected[d.where] : 0.0f) << "; max rel " << d.max_rel;
 }
 
 std::string read_text(const std::string& path) {

@@ -47,17 +47,17 @@ std::string str(const Args&... args) {
 }  // namespace rv
 
 // RV_CHECK(cond, code, parts...): throw rv::Error(code, str(parts...)) when cond is false.
-#define RV_CHECK(cond, code, ...)                                   \
-    do {                                                            \
+#define RV_CHECK(cond, code, ...)                                       \
+    do {                                                                \
         if (!(cond)) throw ::rv::Error((code), ::rv::str(__VA_ARGS__)); \
     } while (0)
 
 #define RV_THROW(code, ...) throw ::rv::Error((code), ::rv::str(__VA_ARGS__))
 
 // Internal invariant: a failure is a bug in rwkv-vision, not in the user's input.
-#define RV_ASSERT(cond)                                                                        \
-    do {                                                                                       \
-        if (!(cond))                                                                           \
-            throw ::rv::Error(::rv::ErrorCode::kInternal,                                      \
+#define RV_ASSERT(cond)                                                                               \
+    do {                                                                                              \
+        if (!(cond))                                                                                  \
+            throw ::rv::Error(::rv::ErrorCode::kInternal,                                             \
                               ::rv::str("internal error: ", #cond, " at ", __FILE__, ":", __LINE__)); \
     } while (0)

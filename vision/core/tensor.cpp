@@ -38,7 +38,8 @@ Tensor::Tensor(Shape shape) : shape_(std::move(shape)), numel_(shape_numel(shape
     size_t bytes = static_cast<size_t>(numel_) * sizeof(float);
     bytes = (bytes + 63) / 64 * 64;  // aligned_alloc wants a multiple of the alignment
     void* p = std::aligned_alloc(64, bytes);
-    RV_CHECK(p != nullptr, ErrorCode::kLimit, "out of memory allocating a tensor of shape ", shape_str(shape_));
+    RV_CHECK(p != nullptr, ErrorCode::kLimit, "out of memory allocating a tensor of shape ",
+             shape_str(shape_));
     std::memset(p, 0, bytes);
     data_.reset(static_cast<float*>(p));
 }

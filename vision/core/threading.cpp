@@ -3,13 +3,13 @@
 
 #include <omp.h>
 #include <sched.h>
+#include <tbb/blocked_range.h>
+#include <tbb/global_control.h>
+#include <tbb/parallel_for.h>
 
 #include <algorithm>
 #include <memory>
 #include <mutex>
-#include <tbb/blocked_range.h>
-#include <tbb/global_control.h>
-#include <tbb/parallel_for.h>
 
 namespace rv {
 namespace {

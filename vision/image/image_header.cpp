@@ -8,7 +8,7 @@ namespace rv::image {
 namespace {
 
 class Reader {
-   public:
+public:
     Reader(const uint8_t* data, size_t size) : data_(data), size_(size) {}
     bool has(size_t pos, size_t n) const { return pos <= size_ && n <= size_ - pos; }
     uint32_t u8(size_t pos) const { return data_[pos]; }
@@ -22,7 +22,7 @@ class Reader {
     }
     size_t size() const { return size_; }
 
-   private:
+private:
     const uint8_t* data_;
     size_t size_;
 };

@@ -53,6 +53,8 @@ void Linear::forward(const float* x, int64_t M, float* y) const {
         std::lock_guard<std::mutex> lock(impl_->mutex);
         auto it = impl_->primitives.find(M);
         if (it == impl_->primitives.end()) {
+            // Bounded: a folder of images at their own sizes (--no-resize) brings a new M each.
+            if (impl_->primitives.size() >= 64) impl_->primitives.clear();
             const auto desc = impl_->has_bias ? dnnl::matmul::desc(src_md, w_md, b_md, dst_md)
                                               : dnnl::matmul::desc(src_md, w_md, dst_md);
             it = impl_->primitives.emplace(M, dnnl::matmul(dnnl::matmul::primitive_desc(desc, eng))).first;
@@ -62,7 +64,8 @@ void Linear::forward(const float* x, int64_t M, float* y) const {
     memory src_mem(src_md, eng, const_cast<float*>(x));
     memory w_mem(w_md, eng, impl_->weight.data());
     memory dst_mem(dst_md, eng, y);
-    std::unordered_map<int, memory> args = {{DNNL_ARG_SRC, src_mem}, {DNNL_ARG_WEIGHTS, w_mem}, {DNNL_ARG_DST, dst_mem}};
+    std::unordered_map<int, memory> args = {
+        {DNNL_ARG_SRC, src_mem}, {DNNL_ARG_WEIGHTS, w_mem}, {DNNL_ARG_DST, dst_mem}};
     if (impl_->has_bias) args.insert({DNNL_ARG_BIAS, memory(b_md, eng, impl_->bias.data())});
     dnnl::stream strm(eng);
     prim.execute(strm, args);

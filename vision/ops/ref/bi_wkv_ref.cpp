@@ -31,7 +31,8 @@ void bi_wkv(const float* decay, const float* first, const float* k, const float*
             const double u = static_cast<double>(first[c] / Tf);
             const double E = std::exp(w), Ei = std::exp(-w), eu = std::exp(u);
             double kmax = -INFINITY;
-            for (int64_t t = 0; t < T; ++t) kmax = std::max(kmax, static_cast<double>(k[(b * T + t) * C + c]));
+            for (int64_t t = 0; t < T; ++t)
+                kmax = std::max(kmax, static_cast<double>(k[(b * T + t) * C + c]));
             for (int64_t t = 0; t < T; ++t) {
                 const auto i = static_cast<size_t>(t);
                 ek[i] = std::exp(static_cast<double>(k[(b * T + t) * C + c]) - kmax);

@@ -12,7 +12,7 @@ namespace {
 // Keys' cubic convolution kernel with A = -0.75 (PyTorch's upsample_bicubic2d).
 std::array<double, 4> cubic_coefficients(double t) {
     constexpr double A = -0.75;
-    auto near = [](double x) { return ((A + 2) * x - (A + 3)) * x * x + 1; };      // |x| <= 1
+    auto near = [](double x) { return ((A + 2) * x - (A + 3)) * x * x + 1; };       // |x| <= 1
     auto far = [](double x) { return ((A * x - 5 * A) * x + 8 * A) * x - 4 * A; };  // 1 < |x| < 2
     return {far(t + 1), near(t), near(1 - t), far(2 - t)};
 }
@@ -58,7 +58,8 @@ void bicubic_resize(const float* src, float* dst, int64_t in_h, int64_t in_w, in
                 for (size_t j = 0; j < 4; ++j) {
                     const double wgt = a.weight[i] * b.weight[j];
                     const float* s = src + (a.index[i] * in_w + b.index[j]) * C;
-                    for (int64_t c = 0; c < C; ++c) acc[static_cast<size_t>(c)] += wgt * static_cast<double>(s[c]);
+                    for (int64_t c = 0; c < C; ++c)
+                        acc[static_cast<size_t>(c)] += wgt * static_cast<double>(s[c]);
                 }
             }
             float* d = dst + (oy * out_w + ox) * C;
