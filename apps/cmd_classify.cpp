@@ -10,7 +10,6 @@
 #include "heads/classifier.h"
 #include "vision/core/error.h"
 #include "vision/core/threading.h"
-#include "vision/image/image.h"
 #include "vision/metrics/classification_metrics.h"
 
 namespace rv::apps {
@@ -53,12 +52,7 @@ int run(const ClassifyFlags& f, const GlobalOptions& g) {
         progress.step(file);
         std::vector<metrics::Ranked> top;
         try {
-            const image::Image8 img = image::load_image(file, model.color_mode());
-            Tensor x = model.preprocess(img);
-            Shape s = x.shape();
-            s.insert(s.begin(), 1);
-            x.reshape(s);
-            const Tensor logits = model.forward(x);
+            const Tensor logits = model.classify_file(file);
             std::vector<double> scores;
             if (logits_out)
                 scores.assign(logits.data(), logits.data() + logits.numel());

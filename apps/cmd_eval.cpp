@@ -14,7 +14,6 @@
 #include "heads/classifier.h"
 #include "vision/core/error.h"
 #include "vision/core/threading.h"
-#include "vision/image/image.h"
 #include "vision/metrics/classification_metrics.h"
 
 namespace rv::apps {
@@ -84,12 +83,7 @@ int run(const EvalFlags& f, const GlobalOptions& g) {
     for (const auto& [file, truth] : items) {
         progress.step(file);
         try {
-            const image::Image8 img = image::load_image(file, model.color_mode());
-            Tensor x = model.preprocess(img);
-            Shape s = x.shape();
-            s.insert(s.begin(), 1);
-            x.reshape(s);
-            const Tensor logits = model.forward(x);
+            const Tensor logits = model.classify_file(file);
             acc.add(logits.data(), truth);
         } catch (const std::exception& e) {  // rv::Error, or bad_alloc on a huge input: this item only
             ++failed;

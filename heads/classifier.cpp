@@ -10,6 +10,7 @@
 
 #include "heads/zoo.h"
 #include "vision/core/error.h"
+#include "vision/image/image.h"
 
 namespace rv::heads {
 namespace fs = std::filesystem;
@@ -280,6 +281,14 @@ Tensor Classifier::forward(const Tensor& images, const backbone::TraceFn& trace)
 
 Tensor Classifier::preprocess(const image::Image8& img) const {
     return image::preprocess(img, desc_.preprocess);
+}
+
+Tensor Classifier::classify_file(const std::string& path) const {
+    Tensor x = preprocess(image::load_image(path, color_mode()));
+    Shape s = x.shape();
+    s.insert(s.begin(), 1);
+    x.reshape(s);
+    return forward(x);
 }
 
 void convert_to_safetensors(const std::string& model, const LoadOptions& options,

@@ -50,6 +50,10 @@ public:
 
     // 8-bit image -> [C_in, H, W] tensor as the model expects it.
     Tensor preprocess(const image::Image8& img) const;
+
+    // An image file through the whole pipeline (load in the model's colour mode, preprocess,
+    // forward): logits [1, num_classes]. Throws rv::Error naming the file.
+    Tensor classify_file(const std::string& path) const;
     image::ColorMode color_mode() const { return desc_.preprocess.color; }
 
     const ModelDescription& description() const { return desc_; }
