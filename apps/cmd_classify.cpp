@@ -38,6 +38,8 @@ int run(const ClassifyFlags& f, const GlobalOptions& g) {
     set_num_threads(g.threads);
     const heads::Classifier model = heads::Classifier::load(f.model.model, f.model.options());
     if (g.verbose) describe_model(model);
+    if (!g.quiet)
+        for (const auto& note : model.description().notes) std::cerr << "rwkv-vision: note: " << note << "\n";
     const std::vector<std::string> files = collect_images(f.input);
     RV_CHECK(!files.empty(), ErrorCode::kNotFound, "no image files under '", f.input, "'");
     const bool logits_out = f.output_type == "logit";

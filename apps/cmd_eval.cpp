@@ -58,6 +58,8 @@ int run(const EvalFlags& f, const GlobalOptions& g) {
     set_num_threads(g.threads);
     const heads::Classifier model = heads::Classifier::load(f.model.model, f.model.options());
     if (g.verbose) describe_model(model);
+    if (!g.quiet)
+        for (const auto& note : model.description().notes) std::cerr << "rwkv-vision: note: " << note << "\n";
     const auto& labels = model.labels();
     const auto N = static_cast<size_t>(model.num_classes());
     RV_CHECK(fs::is_directory(f.input), ErrorCode::kNotFound, "'", f.input,

@@ -181,7 +181,11 @@ Resolved resolve(const std::string& model, const LoadOptions& opt, const weights
         }
         r.desc.config = backbone::config_from_json(j.dump(), opt.config_path);
     } else if (meta.count("config")) {
-        r.desc.config = backbone::config_from_json(meta.at("config"), r.path + " (metadata)");
+        try {
+            r.desc.config = backbone::config_from_json(meta.at("config"), r.path + " (metadata)");
+        } catch (const Error& e) {
+            RV_THROW(ErrorCode::kCorruptFile, e.what());  // the file is wrong, not the command line
+        }
     } else if (zoo) {
         r.desc.config = zoo->config;
     } else {
@@ -192,6 +196,9 @@ Resolved resolve(const std::string& model, const LoadOptions& opt, const weights
                  " match no preset): pass --config with the model's settings (see README)");
         r.desc.config = backbone::vrwkv_preset(preset);
         r.desc.config_is_explicit = false;
+        r.desc.notes.push_back(str("no configuration for ", r.path, ": using preset ", preset, " (post_norm ",
+                                   r.desc.config.post_norm ? "true" : "false",
+                                   ", which the weights cannot show); pass --config if this is wrong"));
         r.desc.config.patch_size = s.patch_size;
         r.desc.config.in_channels = s.in_channels;
     }
@@ -213,6 +220,10 @@ Resolved resolve(const std::string& model, const LoadOptions& opt, const weights
                  r.desc.preprocess.crop_pct <= 1.0,
              ErrorCode::kInvalidArgument, "--input-size must be positive and --crop-pct in (0, 1]");
     if (r.desc.config.in_channels == 1) r.desc.preprocess.color = image::ColorMode::kGray;
+    const size_t channels = r.desc.preprocess.color == image::ColorMode::kGray ? 1 : 3;
+    RV_CHECK(static_cast<int>(channels) == r.desc.config.in_channels, ErrorCode::kInvalidArgument,
+             "the model takes ", r.desc.config.in_channels, " input channels but its preprocessing gives ",
+             channels, " (color '", channels == 1 ? "gray" : "rgb", "')");
 
     if (!opt.labels_path.empty()) {
         r.desc.labels = read_labels(opt.labels_path);

@@ -33,6 +33,8 @@ struct ModelDescription {
     // The config was given (flag, metadata, zoo): the head in the file must match it. False when
     // the config was only inferred from the file's structure.
     bool config_is_explicit = true;
+    // Things the user should know about how the model was resolved (apps print them on stderr).
+    std::vector<std::string> notes;
 };
 
 class Classifier {
