@@ -47,8 +47,10 @@ int64_t folder_to_class(const std::string& folder, const std::vector<std::string
         }
     if (found >= 0) return found;
     auto digit = [](char ch) { return std::isdigit(static_cast<unsigned char>(ch)) != 0; };
-    if (!folder.empty() && std::all_of(folder.begin(), folder.end(), digit) && folder.size() < 9) {
-        const long v = std::stol(folder);
+    // "<index>" or "<index>_<anything>" (folders that sort in class order, e.g. 0_tshirt_top).
+    const std::string number = folder.substr(0, folder.find('_'));
+    if (!number.empty() && std::all_of(number.begin(), number.end(), digit) && number.size() < 9) {
+        const long v = std::stol(number);
         if (v >= 0 && static_cast<size_t>(v) < labels.size()) return v;
     }
     return -1;
