@@ -156,10 +156,12 @@ TEST_F(Cli, EvalClsCountsWhatClassifySaw) {
     ASSERT_EQ(r.status, 0);
     int n = 0;
     for (const auto& e : json::parse(r.out)) {
-        const std::string label = e["topk"][0]["label"];
-        fs::create_directories(tree + "/" + label);
+        // One folder named by label, the other as "<index>_<name>" (export_fmnist.py's layout).
+        const std::string folder = n == 0 ? e["topk"][0]["label"].get<std::string>()
+                                          : std::to_string(e["topk"][0]["index"].get<int>()) + "_anything";
+        fs::create_directories(tree + "/" + folder);
         fs::copy_file(e["filename"].get<std::string>(),
-                      tree + "/" + label + "/" + std::to_string(n++) + ".png");
+                      tree + "/" + folder + "/" + std::to_string(n++) + ".png");
     }
     const auto ev = run_cli({"eval", "cls", "-q", "-m", kTinyPth, "--config", kTinyCfg, "-i", tree,
                              "--format", "json", "-o", dir_ + "/report.json"});
