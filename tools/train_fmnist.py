@@ -98,6 +98,8 @@ def main():
     ap.add_argument("--out", default="data/models/vrwkv_fmnist.safetensors")
     ap.add_argument("--log", default=None)
     ap.add_argument("--history", default=None, help="write per-epoch metrics as JSON here")
+    ap.add_argument("--init", default=None,
+                    help="start from the weights of this .safetensors (a second, fine-tuning stage)")
     args = ap.parse_args()
 
     torch.set_num_threads(args.threads)
@@ -128,6 +130,10 @@ def main():
                 torch.nn.init.trunc_normal_(m.weight, std=0.02)
                 if m.bias is not None:
                     torch.nn.init.zeros_(m.bias)
+    if args.init:
+        init_tensors, _ = load_safetensors(args.init)
+        model.load_state_dict(init_tensors, strict=True)
+        log(fh, "init from", args.init)
     n_params = sum(p.numel() for p in model.state_dict().values())
     log(fh, "config", config_json_text(cfg), "params", n_params)
 
