@@ -1,6 +1,6 @@
 # Helpers that give every target of ours the same flags: C++20, warnings as errors on our code
 # only (dependencies come in through imported targets, hence -isystem), optional sanitizers.
-# Never -march=native: kernels are compiled per ISA and dispatched at run time.
+# Never build for the host CPU only: kernels are compiled per ISA and dispatched at run time.
 
 set(RV_WARNINGS -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Wcast-align -Wunused
                 -Woverloaded-virtual -Wdouble-promotion -Wformat=2)
