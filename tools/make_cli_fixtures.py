@@ -45,6 +45,7 @@ from PIL import Image
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import rwkv_ref.vrwkv as vrwkv  # noqa: E402
 from rwkv_ref.bi_wkv import weight_table  # noqa: E402
+from rwkv_ref.mmcls_pipeline import FILTERS, mmcls_center_crop, mmcls_resize_short, mmcv_imnormalize  # noqa: E402,F401
 from rwkv_ref.vrwkv import build_classifier, config_from_json  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -52,7 +53,6 @@ OUT = os.path.join(ROOT, 'tests', 'fixtures', 'cli')
 PHOTOS = '/usr/share/doc/opencv-doc/examples/data'
 F32, F64 = torch.float32, torch.float64
 IMNET_MEAN, IMNET_STD = [123.675, 116.28, 103.53], [58.395, 57.12, 57.375]
-FILTERS = {'bicubic': Image.BICUBIC, 'bilinear': Image.BILINEAR, 'nearest': Image.NEAREST}
 
 # --------------------------------------------------------------------------------------- models
 # name: (model config, preprocess, labels, container, float16, seed)
@@ -235,43 +235,6 @@ def make_images():
 
 
 # --------------------------------------------------------------------------- official pipeline
-def mmcls_resize_short(img, size, interpolation):
-    """mmcls v0.25.0 Resize(size=(size, -1), adaptive_side='short', backend='pillow')."""
-    h, w = img.shape[:2]
-    if min(h, w) == size:
-        return img
-    if w < h:
-        width, height = size, int(size * h / w)
-    else:
-        height, width = size, int(size * w / h)
-    # mmcv.imresize(backend='pillow'): Image.fromarray(img).resize(size, pillow code), np.array
-    return np.array(Image.fromarray(img).resize((width, height), FILTERS[interpolation]))
-
-
-def mmcls_center_crop(img, crop):
-    """mmcls CenterCrop(crop_size=crop) + mmcv.imcrop (inclusive x2, y2)."""
-    h, w = img.shape[:2]
-    y1 = max(0, int(round((h - crop) / 2.)))
-    x1 = max(0, int(round((w - crop) / 2.)))
-    y2 = min(h, y1 + crop) - 1
-    x2 = min(w, x1 + crop) - 1
-    return img[y1:y2 + 1, x1:x2 + 1, ...]
-
-
-def mmcv_imnormalize(img, mean, std, to_rgb):
-    """mmcls Normalize (float32 mean/std) -> mmcv.imnormalize -> imnormalize_."""
-    mean = np.array(mean, dtype=np.float32)
-    std = np.array(std, dtype=np.float32)
-    img = img.copy().astype(np.float32)
-    mean = np.float64(mean.reshape(1, -1))
-    stdinv = 1 / np.float64(std.reshape(1, -1))
-    if to_rgb:
-        cv2.cvtColor(img, cv2.COLOR_BGR2RGB, img)
-    cv2.subtract(img, mean, img)
-    cv2.multiply(img, stdinv, img)
-    return img
-
-
 def official_input(path, pre, gray, input_size=None, crop_pct=None, no_resize=False):
     """The [1, C, H, W] float32 tensor the official evaluation feeds the model."""
     input_size = pre['input_size'] if input_size is None else input_size
@@ -283,7 +246,7 @@ def official_input(path, pre, gray, input_size=None, crop_pct=None, no_resize=Fa
     if not no_resize:
         size = int(np.floor(input_size / crop_pct))
         img = mmcls_resize_short(img, size, pre['interpolation'])
-        img = mmcls_center_crop(img, input_size)
+        img, _ = mmcls_center_crop(img, input_size)
     img = mmcv_imnormalize(img, pre['mean'], pre['std'], to_rgb=not gray)
     if img.ndim == 2:
         img = img[:, :, None]

@@ -25,7 +25,7 @@ from PIL import Image
 PHOTOS = '/usr/share/doc/opencv-doc/examples/data'
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'tests', 'fixtures', 'image')
 
-FILTERS = {'bicubic': Image.BICUBIC, 'bilinear': Image.BILINEAR, 'nearest': Image.NEAREST}
+from rwkv_ref.mmcls_pipeline import FILTERS, mmcls_center_crop, mmcls_resize_short, mmcv_imnormalize  # noqa: E402
 
 
 def photo_rgb(name, box):
@@ -121,41 +121,6 @@ def make_load_cases():
 # ---------------------------------------------------------------------------------------------
 # preprocess: the mmcls evaluation pipeline
 # ---------------------------------------------------------------------------------------------
-def mmcls_resize_short(img, size, interpolation):
-    """mmcls Resize(size=(size, -1), adaptive_side='short', backend='pillow')."""
-    h, w = img.shape[:2]
-    if min(h, w) == size:
-        return img
-    if w < h:
-        width, height = size, int(size * h / w)
-    else:
-        height, width = size, int(size * w / h)
-    # mmcv.imresize(backend='pillow'): Image.fromarray(img).resize(size, pillow code)
-    return np.array(Image.fromarray(img).resize((width, height), FILTERS[interpolation]))
-
-
-def mmcls_center_crop(img, crop):
-    """mmcls CenterCrop(crop_size=crop): round() is Python's (half to even)."""
-    h, w = img.shape[:2]
-    y1 = max(0, int(round((h - crop) / 2.)))
-    x1 = max(0, int(round((w - crop) / 2.)))
-    y2 = min(h, y1 + crop) - 1
-    x2 = min(w, x1 + crop) - 1
-    return img[y1:y2 + 1, x1:x2 + 1, ...], (x1, y1)
-
-
-def mmcv_imnormalize(img, mean, std, to_rgb):
-    """mmcv.imnormalize_ (cv2.subtract, cv2.multiply with 1 / float64(std))."""
-    img = img.astype(np.float32)
-    mean = np.float64(np.array(mean, np.float32).reshape(1, -1))
-    stdinv = 1 / np.float64(np.array(std, np.float32).reshape(1, -1))
-    if to_rgb:
-        cv2.cvtColor(img, cv2.COLOR_BGR2RGB, img)
-    cv2.subtract(img, mean, img)
-    cv2.multiply(img, stdinv, img)
-    return img
-
-
 def mmcls_pipeline(path, input_size, crop_pct, mean, std, gray):
     size = int(np.floor(input_size / crop_pct))
     if gray:
