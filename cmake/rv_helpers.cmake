@@ -40,3 +40,27 @@ function(rv_add_test name)
   gtest_discover_tests(${name} WORKING_DIRECTORY ${PROJECT_SOURCE_DIR} DISCOVERY_TIMEOUT 60
                        PROPERTIES ENVIRONMENT "RV_SOURCE_DIR=${PROJECT_SOURCE_DIR}")
 endfunction()
+
+# rv_add_isa_sources(target sources...): adds per-ISA kernel sources to target, each compiled for
+# its instruction set only (name suffix _avx2 / _avx512); the dispatch picks one at run time
+# (vision/ops/dispatch.cpp), so the rest of the library keeps the baseline x86-64 flags.
+# -ffp-contract=off: GCC would otherwise fuse a*b + c into an FMA where the kernel (and the
+# reference it must match bit for bit, e.g. the lerp x·mu + xs·(1 − mu)) rounds twice; kernels
+# that want an FMA call it explicitly.
+# -Wno-maybe-uninitialized for AVX-512 only: GCC 12.2's own avx512fintrin.h trips it
+# (_mm512_undefined_ps in the set1/mask intrinsics, GCC PR 105593); the same kernel code is built
+# with the warning on in the scalar and AVX2 units.
+function(rv_add_isa_sources target)
+  foreach(src IN LISTS ARGN)
+    if(src MATCHES "_avx512\\.cpp$")
+      set(_flags -mavx512f -mavx512bw -mavx512dq -mavx512vl -mavx2 -mfma -ffp-contract=off
+                 -Wno-maybe-uninitialized)
+    elseif(src MATCHES "_avx2\\.cpp$")
+      set(_flags -mavx2 -mfma -ffp-contract=off)
+    else()
+      message(FATAL_ERROR "rv_add_isa_sources: ${src} names no ISA (expected *_avx2.cpp or *_avx512.cpp)")
+    endif()
+    set_source_files_properties(${src} PROPERTIES COMPILE_OPTIONS "${_flags}")
+  endforeach()
+  target_sources(${target} PRIVATE ${ARGN})
+endfunction()

@@ -30,5 +30,11 @@ namespace ref {
 void bi_wkv(const float* decay, const float* first, const float* k, const float* v, float* y, int64_t B,
             int64_t T, int64_t C, const BiWkvParams& params);
 
+// One image (k, v, y: [T, C]), channels [c0, c1) only: the other columns of y are not touched.
+// The fp32 kernels (vision/ops/kernels.h) fall back to this for channels whose decay is out of
+// their range.
+void bi_wkv_channels(const float* decay, const float* first, const float* k, const float* v, float* y,
+                     int64_t T, int64_t C, int64_t c0, int64_t c1, const BiWkvParams& params);
+
 }  // namespace ref
 }  // namespace rv::ops
