@@ -283,6 +283,19 @@ TEST(BiWkvKernel, ChannelSubRanges) {
     }
 }
 
+// More chunks than the fp32 kernel keeps on its stack (token_split > 128, no published model):
+// the whole range goes through the fp64 reference.
+TEST(BiWkvKernel, ManyChunksUseReference) {
+    std::mt19937 rng(17);
+    const auto w = make_case(rng, 300, 9, 200, 1e-6f, true, 3.0f, 8.0f);  // S = 2, 150 chunks
+    const auto ref = reference(w);
+    for (Isa isa : levels()) {
+        std::vector<float> got(ref.size(), 0.0f);
+        ops::kernels_for(isa).bi_wkv(args(w, got.data(), 0, w.C));
+        EXPECT_EQ(got, ref) << isa_name(isa);
+    }
+}
+
 TEST(BiWkvKernel, EmptyRangesAndBadArguments) {
     std::mt19937 rng(16);
     const auto w = make_case(rng, 4, 5, 32, 1e-6f, false, 1.0f, 1.0f);
