@@ -17,6 +17,7 @@ namespace {
 
 struct ClassifyFlags {
     ModelFlags model;
+    EngineFlags engine;
     std::string input;
     std::string output = "-";
     std::string format = "text";
@@ -36,7 +37,8 @@ std::string csv_field(const std::string& s) {
 
 int run(const ClassifyFlags& f, const GlobalOptions& g) {
     set_num_threads(g.threads);
-    const heads::Classifier model = heads::Classifier::load(f.model.model, f.model.options());
+    heads::Classifier model = heads::Classifier::load(f.model.model, f.model.options());
+    f.engine.prepare(model);
     if (g.verbose) describe_model(model);
     if (!g.quiet)
         for (const auto& note : model.description().notes) std::cerr << "rwkv-vision: note: " << note << "\n";
@@ -50,45 +52,44 @@ int run(const ClassifyFlags& f, const GlobalOptions& g) {
     if (f.format == "csv") out << "filename,index,label,score\n";
     int failed = 0;
     Progress progress(files.size(), !g.quiet);
-    for (const auto& file : files) {
-        progress.step(file);
-        std::vector<metrics::Ranked> top;
-        try {
-            const Tensor logits = model.classify_file(file);
+    const auto& labels = model.labels();
+    heads::classify_files(
+        model, files, f.engine.run_options(), [&](size_t index, const heads::FileResult& r) {
+            const std::string& file = files[index];
+            progress.step(file);
+            if (!r.ok()) {
+                ++failed;
+                std::cerr << "rwkv-vision: " << file << ": " << r.error << "\n";
+                return;
+            }
             std::vector<double> scores;
             if (logits_out)
-                scores.assign(logits.data(), logits.data() + logits.numel());
+                scores.assign(r.logits.begin(), r.logits.end());
             else
-                scores = metrics::softmax(logits.data(), logits.numel());
-            top = metrics::top_k(scores, f.topk);
-        } catch (const std::exception& e) {  // rv::Error, or bad_alloc on a huge input: this item only
-            ++failed;
-            std::cerr << "rwkv-vision: " << file << ": " << e.what() << "\n";
-            continue;
-        }
-        const auto& labels = model.labels();
-        if (f.format == "text") {
-            out << file << "\n";
-            for (size_t r = 0; r < top.size(); ++r)
-                out << "  " << (r + 1) << ". " << labels[static_cast<size_t>(top[r].index)] << " ("
-                    << top[r].index << ") " << std::fixed << std::setprecision(4) << top[r].score
-                    << std::defaultfloat << std::setprecision(6) << "\n";
-        } else if (f.format == "csv") {
-            for (const auto& t : top)
-                out << csv_field(file) << "," << t.index << ","
-                    << csv_field(labels[static_cast<size_t>(t.index)]) << "," << t.score << "\n";
-        } else {
-            nlohmann::json entry = {{"filename", file}, {"topk", nlohmann::json::array()}};
-            for (const auto& t : top)
-                entry["topk"].push_back({{"index", t.index},
-                                         {"label", labels[static_cast<size_t>(t.index)]},
-                                         {"score", t.score}});
-            if (f.format == "jsonl")
-                out << entry.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
-            else
-                json_all.push_back(std::move(entry));
-        }
-    }
+                scores = metrics::softmax(r.logits.data(), static_cast<int64_t>(r.logits.size()));
+            const std::vector<metrics::Ranked> top = metrics::top_k(scores, f.topk);
+            if (f.format == "text") {
+                out << file << "\n";
+                for (size_t k = 0; k < top.size(); ++k)
+                    out << "  " << (k + 1) << ". " << labels[static_cast<size_t>(top[k].index)] << " ("
+                        << top[k].index << ") " << std::fixed << std::setprecision(4) << top[k].score
+                        << std::defaultfloat << std::setprecision(6) << "\n";
+            } else if (f.format == "csv") {
+                for (const auto& t : top)
+                    out << csv_field(file) << "," << t.index << ","
+                        << csv_field(labels[static_cast<size_t>(t.index)]) << "," << t.score << "\n";
+            } else {
+                nlohmann::json entry = {{"filename", file}, {"topk", nlohmann::json::array()}};
+                for (const auto& t : top)
+                    entry["topk"].push_back({{"index", t.index},
+                                             {"label", labels[static_cast<size_t>(t.index)]},
+                                             {"score", t.score}});
+                if (f.format == "jsonl")
+                    out << entry.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+                else
+                    json_all.push_back(std::move(entry));
+            }
+        });
     progress.finish();
     if (f.format == "json")
         out << json_all.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
@@ -106,6 +107,7 @@ Runner add_classify(CLI::App& app, const GlobalOptions& global) {
     auto flags = std::make_shared<ClassifyFlags>();
     CLI::App* cmd = app.add_subcommand("classify", "top-k classes of images (files or folders, recursive)");
     flags->model.add_to(*cmd);
+    flags->engine.add_to(*cmd);
     cmd->add_option("-i,--input", flags->input, "image file or folder")->required();
     cmd->add_option("-o,--output", flags->output, "write results here (atomically) instead of stdout");
     cmd->add_option("--format", flags->format, "text, csv, json or jsonl")

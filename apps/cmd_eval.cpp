@@ -22,6 +22,7 @@ namespace fs = std::filesystem;
 
 struct EvalFlags {
     ModelFlags model;
+    EngineFlags engine;
     std::string input;
     std::string output;  // JSON report file
     std::string format = "text";
@@ -58,7 +59,8 @@ int64_t folder_to_class(const std::string& folder, const std::vector<std::string
 
 int run(const EvalFlags& f, const GlobalOptions& g) {
     set_num_threads(g.threads);
-    const heads::Classifier model = heads::Classifier::load(f.model.model, f.model.options());
+    heads::Classifier model = heads::Classifier::load(f.model.model, f.model.options());
+    f.engine.prepare(model);
     if (g.verbose) describe_model(model);
     if (!g.quiet)
         for (const auto& note : model.description().notes) std::cerr << "rwkv-vision: note: " << note << "\n";
@@ -84,16 +86,18 @@ int run(const EvalFlags& f, const GlobalOptions& g) {
     metrics::AccuracyCounter acc(static_cast<int64_t>(N));
     int64_t failed = 0;
     Progress progress(items.size(), !g.quiet);
-    for (const auto& [file, truth] : items) {
-        progress.step(file);
-        try {
-            const Tensor logits = model.classify_file(file);
-            acc.add(logits.data(), truth);
-        } catch (const std::exception& e) {  // rv::Error, or bad_alloc on a huge input: this item only
-            ++failed;
-            std::cerr << "rwkv-vision: " << file << ": " << e.what() << "\n";
-        }
-    }
+    std::vector<std::string> files;
+    for (const auto& item : items) files.push_back(item.first);
+    heads::classify_files(model, files, f.engine.run_options(),
+                          [&](size_t index, const heads::FileResult& r) {
+                              progress.step(files[index]);
+                              if (r.ok()) {
+                                  acc.add(r.logits.data(), items[index].second);
+                              } else {
+                                  ++failed;
+                                  std::cerr << "rwkv-vision: " << files[index] << ": " << r.error << "\n";
+                              }
+                          });
     progress.finish();
     const int64_t done = acc.count();
     if (done == 0) {
@@ -151,6 +155,7 @@ Runner add_eval(CLI::App& app, const GlobalOptions& global) {
     eval->require_subcommand(1);
     CLI::App* cls = eval->add_subcommand("cls", "classification accuracy on an ImageFolder tree");
     flags->model.add_to(*cls);
+    flags->engine.add_to(*cls);
     cls->add_option("-i,--input", flags->input, "folder with one sub-folder of images per class")->required();
     cls->add_option("-o,--output", flags->output, "also write the JSON report to this file");
     cls->add_option("--format", flags->format, "text or json (stdout)")

@@ -16,5 +16,6 @@ Runner add_eval(CLI::App& app, const GlobalOptions& global);
 Runner add_models(CLI::App& app, const GlobalOptions& global);
 Runner add_info(CLI::App& app, const GlobalOptions& global);
 Runner add_convert(CLI::App& app, const GlobalOptions& global);
+Runner add_bench(CLI::App& app, const GlobalOptions& global);
 
 }  // namespace rv::apps

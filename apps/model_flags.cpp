@@ -27,6 +27,30 @@ void ModelFlags::add_to(CLI::App& cmd, bool with_model) {
         "which entry of a wrapped .pth to load (state_dict, model, model_ema; default: first present)");
 }
 
+void EngineFlags::add_to(CLI::App& cmd, bool with_mode) {
+    cmd.add_option("--batch", batch, "images per forward pass (consecutive images of the same size)")
+        ->check(CLI::Range(1, 4096));
+    cmd.add_option(
+           "--precision", precision,
+           "fp32 (default, the reference) or bf16 (bf16 matmuls with fp32 accumulation; AMX where present)")
+        ->check(CLI::IsMember({"fp32", "bf16"}));
+    if (with_mode)
+        cmd.add_option("--mode", mode,
+                       "latency (threads inside each image), throughput (one image per thread) or auto")
+            ->check(CLI::IsMember({"auto", "latency", "throughput"}));
+}
+
+heads::RunOptions EngineFlags::run_options() const {
+    heads::RunOptions o;
+    o.batch = batch;
+    o.mode = heads::parse_run_mode(mode);
+    return o;
+}
+
+void EngineFlags::prepare(heads::Classifier& model) const {
+    model.prepare(ops::parse_precision(precision.c_str()));
+}
+
 void describe_model(const heads::Classifier& model) {
     const auto& d = model.description();
     std::cerr << "rwkv-vision: model " << d.id << " from " << model.weights_path() << ", "

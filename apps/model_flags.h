@@ -7,6 +7,7 @@
 #include <string>
 
 #include "heads/classifier.h"
+#include "heads/classify_runner.h"
 
 namespace rv::apps {
 
@@ -19,6 +20,18 @@ struct ModelFlags {
     // with_model = false: the command names its model another way (convert's first argument).
     void add_to(CLI::App& cmd, bool with_model = true);
     heads::LoadOptions options() const;  // load + the size overrides that were given
+};
+
+// How to run: --batch, --precision, --mode (classify, eval cls, bench).
+struct EngineFlags {
+    int batch = 1;
+    std::string precision = "fp32";
+    std::string mode = "auto";
+
+    void add_to(CLI::App& cmd, bool with_mode = true);
+    heads::RunOptions run_options() const;
+    // Packs the model's weights for --precision (reports kUnsupported when the CPU cannot).
+    void prepare(heads::Classifier& model) const;
 };
 
 // -v: what was loaded (weights file, configuration, preprocessing, parameters) on stderr.

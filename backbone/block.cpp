@@ -1,7 +1,9 @@
 // VRWKV block forward. Layer: backbone.
 #include "backbone/block.h"
 
-#include <vector>
+#include <algorithm>
+
+#include "backbone/parallel_kernels.h"
 
 namespace rv::backbone {
 
@@ -23,33 +25,55 @@ void Block::load(const ParamReader& p, int layer, const VrwkvConfig& cfg) {
     ffn.load(p.sub("ffn"), C, cfg.hidden_dims(), cfg.key_norm);
 }
 
-void Block::forward(float* x, int64_t B, int64_t H, int64_t W) const {
-    const int64_t C = att.dims, rows = B * H * W;
-    const auto n = static_cast<size_t>(rows * C);
-    if (ln0) ln0->forward(x, x, rows);
-    std::vector<float> normed(n), out(n);
-    auto residual = [&](const std::optional<Tensor>& gamma) {
-        for (int64_t r = 0; r < rows; ++r)
-            for (int64_t c = 0; c < C; ++c) {
-                const auto i = static_cast<size_t>(r * C + c);
-                x[i] += gamma ? (*gamma)[c] * out[i] : out[i];
-            }
-    };
+void Block::prepare(ops::Precision precision) {
+    att.prepare(precision);
+    ffn.prepare(precision);
+}
+
+void Block::plan(WorkspacePlan& plan, int64_t M) const {
+    plan.floats(M * att.dims);  // normed input (pre-norm) or mix output (post-norm)
+    WorkspacePlan a, f;         // the two mixes run one after the other in the same space
+    att.plan(a, M);
+    ffn.plan(f, M);
+    plan.bytes(std::max(a.total(), f.total()));
+}
+
+size_t Block::matmul_scratch(int64_t M) const {
+    const float* g1 = gamma1 ? gamma1->data() : nullptr;
+    const float* g2 = gamma2 ? gamma2->data() : nullptr;
+    if (post_norm) return std::max(att.matmul_scratch(M), ffn.matmul_scratch(M));
+    return std::max(att.matmul_scratch(M, g1, true), ffn.matmul_scratch(M, g2, true));
+}
+
+void Block::forward(ForwardContext& ctx, float* x, int64_t B, int64_t H, int64_t W) const {
+    const int64_t C = att.dims, M = B * H * W;
+    const float* g1 = gamma1 ? gamma1->data() : nullptr;
+    const float* g2 = gamma2 ? gamma2->data() : nullptr;
+    Workspace::Scope scope(ctx.ws);
+    float* t = ctx.ws.take(M * C);
+    if (ln0) run_layer_norm(ctx, x, ln0->weight.data(), ln0->bias.data(), ln0->eps, x, M, C);
     if (post_norm) {
-        att.forward(x, out.data(), B, H, W);
-        ln1.forward(out.data(), out.data(), rows);
-        residual(gamma1);
-        ffn.forward(x, out.data(), B, H, W);
-        ln2.forward(out.data(), out.data(), rows);
-        residual(gamma2);
+        att.forward(ctx, x, t, B, H, W);
+        run_layer_norm(ctx, t, ln1.weight.data(), ln1.bias.data(), ln1.eps, x, M, C, nullptr, true, g1);
+        ffn.forward(ctx, x, t, B, H, W);
+        run_layer_norm(ctx, t, ln2.weight.data(), ln2.bias.data(), ln2.eps, x, M, C, nullptr, true, g2);
     } else {
-        ln1.forward(x, normed.data(), rows);
-        att.forward(normed.data(), out.data(), B, H, W);
-        residual(gamma1);
-        ln2.forward(x, normed.data(), rows);
-        ffn.forward(normed.data(), out.data(), B, H, W);
-        residual(gamma2);
+        run_layer_norm(ctx, x, ln1.weight.data(), ln1.bias.data(), ln1.eps, t, M, C);
+        att.forward(ctx, t, x, B, H, W, g1, true);
+        run_layer_norm(ctx, x, ln2.weight.data(), ln2.bias.data(), ln2.eps, t, M, C);
+        ffn.forward(ctx, t, x, B, H, W, g2, true);
     }
+}
+
+void Block::forward(float* x, int64_t B, int64_t H, int64_t W) const {
+    ForwardContext ctx;
+    WorkspacePlan plan;
+    const int64_t M = B * H * W;
+    this->plan(plan, M);
+    plan.bytes(matmul_scratch(M));
+    ctx.ws.reserve(plan.total());
+    ctx.matmul_scratch = ctx.ws.take_bytes(matmul_scratch(M));
+    forward(ctx, x, B, H, W);
 }
 
 }  // namespace rv::backbone

@@ -2,10 +2,8 @@
 #include "backbone/channel_mix.h"
 
 #include <algorithm>
-#include <cmath>
-#include <vector>
 
-#include "vision/ops/ref/shift_ref.h"
+#include "backbone/parallel_kernels.h"
 
 namespace rv::backbone {
 
@@ -23,22 +21,62 @@ void ChannelMix::load(const ParamReader& p, int64_t n, int64_t hidden_dims, bool
     }
 }
 
+void ChannelMix::prepare(ops::Precision precision) {
+    for (ops::Linear* l : {&key, &receptance, &value}) l->prepare(precision);
+}
+
+void ChannelMix::plan(WorkspacePlan& plan, int64_t M) const {
+    plan.floats(M * dims).floats(M * dims).floats(M * dims);  // xk xr r
+    plan.floats(M * hidden);                                  // h
+}
+
+size_t ChannelMix::matmul_scratch(int64_t M, const float* scale, bool accumulate) const {
+    static const float kPresent = 0.0f;  // only whether the gating post-op exists matters for sizing
+    ops::PostOps relu2, sig, out;
+    relu2.act = ops::PostOps::Act::kReluSquare;
+    sig.act = ops::PostOps::Act::kSigmoid;
+    out.mul = &kPresent;
+    out.scale = accumulate ? scale : nullptr;
+    out.accumulate = accumulate;
+    return std::max(
+        {key.scratch_bytes(M, relu2), receptance.scratch_bytes(M, sig), value.scratch_bytes(M, out)});
+}
+
+void ChannelMix::forward(ForwardContext& ctx, const float* x, float* y, int64_t B, int64_t H, int64_t W,
+                         const float* scale, bool accumulate) const {
+    const int64_t M = B * H * W, C = dims;
+    Workspace::Scope scope(ctx.ws);
+    float* xk = ctx.ws.take(M * C);
+    float* xr = ctx.ws.take(M * C);
+    float* r = ctx.ws.take(M * C);
+    float* h = ctx.ws.take(M * hidden);
+    const float* mu[2] = {spatial_mix_k.data(), spatial_mix_r.data()};
+    float* mixed[2] = {xk, xr};
+    run_shift_mix(ctx, x, B, H, W, C, 2, mu, mixed);
+    ops::PostOps relu2;
+    relu2.act = ops::PostOps::Act::kReluSquare;
+    run_linear(ctx, key, xk, M, h, relu2);  // h = relu(K·xk)²
+    if (key_norm)
+        run_layer_norm(ctx, h, key_norm->weight.data(), key_norm->bias.data(), key_norm->eps, h, M, hidden);
+    ops::PostOps sig;
+    sig.act = ops::PostOps::Act::kSigmoid;
+    run_linear(ctx, receptance, xr, M, r, sig);  // r = σ(R·xr)
+    ops::PostOps out;
+    out.mul = r;
+    out.scale = accumulate ? scale : nullptr;
+    out.accumulate = accumulate;
+    run_linear(ctx, value, h, M, y, out);  // y (+)= [γ ⊙] σ(r) ⊙ V·h
+}
+
 void ChannelMix::forward(const float* x, float* y, int64_t B, int64_t H, int64_t W) const {
-    const int64_t rows = B * H * W, C = dims;
-    const auto n = static_cast<size_t>(rows * C);
-    std::vector<float> xs(n), mix(n), r(n), h(static_cast<size_t>(rows * hidden));
-    ops::ref::q_shift(x, xs.data(), B, H, W, C);
-    ops::ref::lerp_mix(x, xs.data(), spatial_mix_k.data(), mix.data(), rows, C);
-    key.forward(mix.data(), rows, h.data());
-    for (float& e : h) {
-        const float relu = std::max(e, 0.0f);
-        e = relu * relu;
-    }
-    if (key_norm) key_norm->forward(h.data(), h.data(), rows);
-    ops::ref::lerp_mix(x, xs.data(), spatial_mix_r.data(), mix.data(), rows, C);
-    receptance.forward(mix.data(), rows, r.data());
-    value.forward(h.data(), rows, y);
-    for (size_t i = 0; i < n; ++i) y[i] *= 1.0f / (1.0f + std::exp(-r[i]));
+    ForwardContext ctx;
+    WorkspacePlan plan;
+    const int64_t M = B * H * W;
+    this->plan(plan, M);
+    plan.bytes(matmul_scratch(M));
+    ctx.ws.reserve(plan.total());
+    ctx.matmul_scratch = ctx.ws.take_bytes(matmul_scratch(M));
+    forward(ctx, x, y, B, H, W);
 }
 
 }  // namespace rv::backbone

@@ -1,10 +1,9 @@
 // VRWKV spatial mix forward. Layer: backbone.
 #include "backbone/spatial_mix.h"
 
-#include <cmath>
-#include <vector>
+#include <algorithm>
 
-#include "vision/ops/ref/shift_ref.h"
+#include "backbone/parallel_kernels.h"
 
 namespace rv::backbone {
 
@@ -32,21 +31,62 @@ void SpatialMix::load(const ParamReader& p, int64_t n, bool with_key_norm, const
     }
 }
 
+void SpatialMix::prepare(ops::Precision precision) {
+    for (ops::Linear* l : {&key, &value, &receptance, &output}) l->prepare(precision);
+}
+
+void SpatialMix::plan(WorkspacePlan& plan, int64_t M) const {
+    for (int i = 0; i < 7; ++i) plan.floats(M * dims);  // xk xv xr k v r a
+}
+
+size_t SpatialMix::matmul_scratch(int64_t M, const float* scale, bool accumulate) const {
+    ops::PostOps sig, out;
+    sig.act = ops::PostOps::Act::kSigmoid;
+    out.scale = accumulate ? scale : nullptr;
+    out.accumulate = accumulate;
+    return std::max({key.scratch_bytes(M), value.scratch_bytes(M), receptance.scratch_bytes(M, sig),
+                     output.scratch_bytes(M, out)});
+}
+
+void SpatialMix::forward(ForwardContext& ctx, const float* x, float* y, int64_t B, int64_t H, int64_t W,
+                         const float* scale, bool accumulate) const {
+    const int64_t T = H * W, M = B * T, C = dims;
+    Workspace::Scope scope(ctx.ws);
+    float* xk = ctx.ws.take(M * C);
+    float* xv = ctx.ws.take(M * C);
+    float* xr = ctx.ws.take(M * C);
+    float* k = ctx.ws.take(M * C);
+    float* v = ctx.ws.take(M * C);
+    float* r = ctx.ws.take(M * C);
+    float* a = ctx.ws.take(M * C);
+    const float* mu[3] = {spatial_mix_k.data(), spatial_mix_v.data(), spatial_mix_r.data()};
+    float* mixed[3] = {xk, xv, xr};
+    run_shift_mix(ctx, x, B, H, W, C, 3, mu, mixed);
+    run_linear(ctx, key, xk, M, k, {});
+    run_linear(ctx, value, xv, M, v, {});
+    ops::PostOps sig;
+    sig.act = ops::PostOps::Act::kSigmoid;
+    run_linear(ctx, receptance, xr, M, r, sig);  // r = σ(R·xr)
+    // a = σ(r) ⊙ wkv, or key_norm first: a = σ(r) ⊙ LN(wkv).
+    run_bi_wkv(ctx, spatial_decay.data(), spatial_first.data(), k, v, key_norm ? nullptr : r, a, B, T, C,
+               wkv);
+    if (key_norm)
+        run_layer_norm(ctx, a, key_norm->weight.data(), key_norm->bias.data(), key_norm->eps, a, M, C, r);
+    ops::PostOps out;
+    out.scale = accumulate ? scale : nullptr;
+    out.accumulate = accumulate;
+    run_linear(ctx, output, a, M, y, out);
+}
+
 void SpatialMix::forward(const float* x, float* y, int64_t B, int64_t H, int64_t W) const {
-    const int64_t T = H * W, rows = B * T, C = dims;
-    const auto n = static_cast<size_t>(rows * C);
-    std::vector<float> xs(n), mix(n), k(n), v(n), r(n), a(n);
-    ops::ref::q_shift(x, xs.data(), B, H, W, C);
-    ops::ref::lerp_mix(x, xs.data(), spatial_mix_k.data(), mix.data(), rows, C);
-    key.forward(mix.data(), rows, k.data());
-    ops::ref::lerp_mix(x, xs.data(), spatial_mix_v.data(), mix.data(), rows, C);
-    value.forward(mix.data(), rows, v.data());
-    ops::ref::lerp_mix(x, xs.data(), spatial_mix_r.data(), mix.data(), rows, C);
-    receptance.forward(mix.data(), rows, r.data());
-    ops::ref::bi_wkv(spatial_decay.data(), spatial_first.data(), k.data(), v.data(), a.data(), B, T, C, wkv);
-    if (key_norm) key_norm->forward(a.data(), a.data(), rows);
-    for (size_t i = 0; i < n; ++i) a[i] *= 1.0f / (1.0f + std::exp(-r[i]));
-    output.forward(a.data(), rows, y);
+    ForwardContext ctx;
+    WorkspacePlan plan;
+    const int64_t M = B * H * W;
+    this->plan(plan, M);
+    plan.bytes(matmul_scratch(M));
+    ctx.ws.reserve(plan.total());
+    ctx.matmul_scratch = ctx.ws.take_bytes(matmul_scratch(M));
+    forward(ctx, x, y, B, H, W);
 }
 
 }  // namespace rv::backbone

@@ -1,8 +1,10 @@
 // VRWKV backbone forward. Layer: backbone.
 #include "backbone/vrwkv.h"
 
+#include <algorithm>
 #include <cmath>
 
+#include "backbone/parallel_kernels.h"
 #include "vision/core/error.h"
 #include "vision/core/threading.h"
 #include "vision/ops/ref/patch_ref.h"
@@ -101,44 +103,134 @@ void Vrwkv::load(weights::WeightStore& store, const std::string& prefix, VrwkvCo
     ln1_.load(root.sub("ln1"), C);
 }
 
-Tensor Vrwkv::forward(const Tensor& images, int64_t& Hp, int64_t& Wp, const TraceFn& trace) const {
-    RV_CHECK(images.ndim() == 4 && images.dim(1) == cfg_.in_channels, ErrorCode::kShapeMismatch,
-             "model expects images [B, ", cfg_.in_channels, ", H, W], got ", shape_str(images.shape()));
-    const int64_t B = images.dim(0), Cin = images.dim(1), H = images.dim(2), W = images.dim(3);
+void Vrwkv::prepare(ops::Precision precision) {
+    patch_proj_.prepare(precision);
+    for (Block& b : layers_) b.prepare(precision);
+}
+
+void Vrwkv::check_input(int64_t B, int64_t Cin, int64_t H, int64_t W, int64_t& Hp, int64_t& Wp) const {
+    RV_CHECK(Cin == cfg_.in_channels, ErrorCode::kShapeMismatch, "model expects images [B, ",
+             cfg_.in_channels, ", H, W], got ", Cin, " channels");
+    RV_CHECK(B > 0 && H > 0 && W > 0, ErrorCode::kShapeMismatch, "empty input [", B, ", ", Cin, ", ", H, ", ",
+             W, "]");
     const int64_t p = cfg_.patch_size, C = cfg_.embed_dims;
-    RV_CHECK(H > 0 && W > 0, ErrorCode::kShapeMismatch, "empty image ", shape_str(images.shape()));
     Hp = ops::ref::patch_grid(H, p);
     Wp = ops::ref::patch_grid(W, p);
-    const int64_t T = Hp * Wp, K = Cin * p * p;
-    // Activations of one block: about a dozen [T, C] buffers plus the channel-mix hidden [T, 4C].
+    const int64_t T = Hp * Wp;
+    // Activations of one pass: about a dozen [T, C] buffers plus the channel-mix hidden [T, 4C].
     const double bytes = 4.0 * static_cast<double>(B) * static_cast<double>(T) *
                          (12.0 * static_cast<double>(C) + 2.0 * static_cast<double>(cfg_.hidden_dims()));
-    RV_CHECK(bytes <= kMaxActivationBytes, ErrorCode::kLimit, "input ", shape_str(images.shape()),
-             " needs about ", static_cast<int64_t>(bytes / (1 << 20)),
+    RV_CHECK(bytes <= kMaxActivationBytes, ErrorCode::kLimit, "input [", B, ", ", Cin, ", ", H, ", ", W,
+             "] needs about ", static_cast<int64_t>(bytes / (1 << 20)),
              " MiB of activations, over the limit of ", static_cast<int64_t>(kMaxActivationBytes / (1 << 20)),
-             " MiB: use a smaller image or drop --no-resize");
+             " MiB: use a smaller image or batch, or drop --no-resize");
+}
 
-    Tensor tokens({B, T, C});
+void Vrwkv::prepare_context(ForwardContext& ctx, int64_t B, int64_t H, int64_t W, size_t extra_bytes) const {
+    int64_t Hp = 0, Wp = 0;
+    check_input(B, cfg_.in_channels, H, W, Hp, Wp);
+    const int64_t T = Hp * Wp, M = B * T, C = cfg_.embed_dims, p = cfg_.patch_size;
+    const int64_t K = cfg_.in_channels * p * p;
+    ops::PostOps embed_post;
+    embed_post.accumulate = true;  // tokens are pre-filled with the position embedding
+    size_t scratch = patch_proj_.scratch_bytes(T, embed_post);
+    WorkspacePlan blocks;
+    for (const Block& b : layers_) {
+        scratch = std::max(scratch, b.matmul_scratch(M));
+        WorkspacePlan one;
+        b.plan(one, M);
+        blocks = one.total() > blocks.total() ? one : blocks;
+    }
+    WorkspacePlan plan;
+    // After the tokens: the blocks' buffers, or im2col's columns, or (matmul ceiling runs) an [M, C]
+    // output plus an input of max([M, 4C], [T, K]).
+    WorkspacePlan ceiling;
+    ceiling.floats(M * C).floats(std::max(M * cfg_.hidden_dims(), T * K));
+    plan.bytes(scratch).floats(M * C).bytes(std::max({blocks.total(), ceiling.total()}));
+    plan.bytes(extra_bytes);
+    ctx.ws.rewind(0);
+    ctx.ws.reserve(plan.total());
+    ctx.B = B;
+    ctx.H = H;
+    ctx.W = W;
+    ctx.matmul_scratch = nullptr;
+    if (ctx.pos_h != Hp || ctx.pos_w != Wp) {
+        ctx.pos = Tensor({T, C});
+        if (Hp == pos_h_ && Wp == pos_w_)
+            std::copy(pos_embed_.data(), pos_embed_.data() + T * C, ctx.pos.data());
+        else
+            ops::ref::bicubic_resize(pos_embed_.data(), ctx.pos.data(), pos_h_, pos_w_, Hp, Wp, C);
+        ctx.pos_h = Hp;
+        ctx.pos_w = Wp;
+    }
+    ctx.matmul_scratch_bytes = scratch;
+}
+
+float* Vrwkv::forward(ForwardContext& ctx, const float* images, int64_t B, int64_t H, int64_t W) const {
+    RV_ASSERT(ctx.B == B && ctx.H == H && ctx.W == W);
+    const int64_t Cin = cfg_.in_channels, p = cfg_.patch_size, C = cfg_.embed_dims;
+    const int64_t Hp = ctx.pos_h, Wp = ctx.pos_w, T = Hp * Wp, K = Cin * p * p;
+    ctx.ws.rewind(0);
+    ctx.matmul_scratch = ctx.ws.take_bytes(ctx.matmul_scratch_bytes);
+    float* tokens = ctx.ws.take(B * T * C);
     {
-        Tensor cols({T, K});
+        Workspace::Scope scope(ctx.ws);
+        float* cols = ctx.ws.take(T * K);
+        ops::PostOps embed_post;
+        embed_post.accumulate = true;
         for (int64_t b = 0; b < B; ++b) {
-            ops::ref::im2col_patches(images.data() + b * Cin * H * W, cols.data(), Cin, H, W, p);
-            patch_proj_.forward(cols.data(), T, tokens.data() + b * T * C);
+            float* t = tokens + b * T * C;
+            {
+                OpTimer timer(ctx.profile, OpClass::kOther);
+                ops::ref::im2col_patches(images + b * Cin * H * W, cols, Cin, H, W, p);
+                std::copy(ctx.pos.data(), ctx.pos.data() + T * C, t);
+            }
+            run_linear(ctx, patch_proj_, cols, T, t, embed_post);  // t = pos + (conv(x) + bias)
         }
     }
-    Tensor pos({T, C});
-    ops::ref::bicubic_resize(pos_embed_.data(), pos.data(), pos_h_, pos_w_, Hp, Wp, C);
-    for (int64_t b = 0; b < B; ++b) {
-        float* t = tokens.data() + b * T * C;
-        for (int64_t i = 0; i < T * C; ++i) t[i] += pos[i];
-    }
-    if (trace) trace("embed", tokens.data(), tokens.shape());
+    const Shape shape = {B, T, C};
+    if (ctx.trace) ctx.trace("embed", tokens, shape);
     for (size_t i = 0; i < layers_.size(); ++i) {
-        layers_[i].forward(tokens.data(), B, Hp, Wp);
-        if (trace) trace("block." + std::to_string(i), tokens.data(), tokens.shape());
+        layers_[i].forward(ctx, tokens, B, Hp, Wp);
+        if (ctx.trace) ctx.trace("block." + std::to_string(i), tokens, shape);
     }
-    ln1_.forward(tokens.data(), tokens.data(), B * T);
+    run_layer_norm(ctx, tokens, ln1_.weight.data(), ln1_.bias.data(), ln1_.eps, tokens, B * T, C);
     return tokens;
+}
+
+void Vrwkv::run_matmuls_only(ForwardContext& ctx, int64_t B, int64_t H, int64_t W) const {
+    RV_ASSERT(ctx.B == B && ctx.H == H && ctx.W == W);
+    const int64_t T = ctx.pos_h * ctx.pos_w, M = B * T, C = cfg_.embed_dims, Hd = cfg_.hidden_dims();
+    const int64_t K = cfg_.in_channels * cfg_.patch_size * cfg_.patch_size;
+    ctx.ws.rewind(0);
+    ctx.matmul_scratch = ctx.ws.take_bytes(ctx.matmul_scratch_bytes);
+    float* tokens = ctx.ws.take(M * C);
+    Workspace::Scope scope(ctx.ws);
+    // Sized by prepare_context: an [M, C] output and an input of max([M, 4C], [T, K]).
+    float* a = ctx.ws.take(M * C);
+    float* h = ctx.ws.take(std::max(M * Hd, T * K));
+    for (int64_t b = 0; b < B; ++b) run_linear(ctx, patch_proj_, h, T, tokens + b * T * C, {});
+    for (const Block& blk : layers_) {
+        for (const ops::Linear* l : {&blk.att.key, &blk.att.value, &blk.att.receptance, &blk.att.output})
+            run_linear(ctx, *l, tokens, M, a, {});
+        run_linear(ctx, blk.ffn.key, tokens, M, h, {});
+        run_linear(ctx, blk.ffn.receptance, tokens, M, a, {});
+        run_linear(ctx, blk.ffn.value, h, M, a, {});
+    }
+}
+
+Tensor Vrwkv::forward(const Tensor& images, int64_t& Hp, int64_t& Wp, const TraceFn& trace) const {
+    RV_CHECK(images.ndim() == 4, ErrorCode::kShapeMismatch, "model expects images [B, ", cfg_.in_channels,
+             ", H, W], got ", shape_str(images.shape()));
+    const int64_t B = images.dim(0), H = images.dim(2), W = images.dim(3);
+    check_input(B, images.dim(1), H, W, Hp, Wp);
+    ForwardContext ctx;
+    ctx.trace = trace;
+    prepare_context(ctx, B, H, W);
+    const float* tokens = forward(ctx, images.data(), B, H, W);
+    Tensor out({B, Hp * Wp, cfg_.embed_dims});
+    std::copy(tokens, tokens + out.numel(), out.data());
+    return out;
 }
 
 }  // namespace rv::backbone

@@ -4,20 +4,17 @@
 // classification/mmcls_custom/models/backbones/vrwkv.py (keys under `backbone.`). Spec §2.1–2.3.
 #pragma once
 
-#include <functional>
 #include <string>
 #include <vector>
 
 #include "backbone/block.h"
+#include "backbone/forward_context.h"
 #include "backbone/layer_norm.h"
 #include "backbone/param_reader.h"
 #include "backbone/vrwkv_config.h"
 #include "vision/ops/linear.h"
 
 namespace rv::backbone {
-
-// Observer of intermediate activations (tests compare them with PyTorch): name, data, shape.
-using TraceFn = std::function<void(const std::string&, const float*, const Shape&)>;
 
 // Structure facts read from a checkpoint: which optional parts it has.
 struct CheckpointStructure {
@@ -52,7 +49,28 @@ public:
 
     const VrwkvConfig& config() const { return cfg_; }
 
-    // images [B, C_in, H, W] (normalised) -> tokens [B, Hp·Wp, C] after the final norm.
+    // Packs every matmul's weights for `precision` (once, before the first forward pass).
+    void prepare(ops::Precision precision);
+
+    // Checks an input shape [B, C_in, H, W] against the model and the activation limit (kShapeMismatch,
+    // kLimit); returns the token grid.
+    void check_input(int64_t B, int64_t Cin, int64_t H, int64_t W, int64_t& Hp, int64_t& Wp) const;
+
+    // Sizes ctx for this input shape: its workspace (plus `extra_bytes` the caller takes after the
+    // tokens), matmul scratch and the resized position embedding. Cheap when the shape is unchanged.
+    void prepare_context(ForwardContext& ctx, int64_t B, int64_t H, int64_t W, size_t extra_bytes = 0) const;
+
+    // images [B, C_in, H, W] (normalised) -> tokens [B, Hp·Wp, C] after the final norm, written to
+    // a buffer taken from ctx.ws (valid until the caller rewinds it). ctx must be prepared for this
+    // shape; the workspace is rewound to empty first.
+    float* forward(ForwardContext& ctx, const float* images, int64_t B, int64_t H, int64_t W) const;
+
+    // The "matmul ceiling" of a forward pass: every matmul of the model with the same shapes and
+    // packed weights, in the same order, without the rest (no post-ops, no WKV, norms or shifts).
+    // Inputs are whatever the workspace holds. ctx must be prepared for this shape.
+    void run_matmuls_only(ForwardContext& ctx, int64_t B, int64_t H, int64_t W) const;
+
+    // Stand-alone convenience (tests, one-off calls): its own context, tokens as a Tensor.
     Tensor forward(const Tensor& images, int64_t& Hp, int64_t& Wp, const TraceFn& trace = {}) const;
 
 private:

@@ -7,18 +7,6 @@
 
 namespace rv::heads {
 
-Tensor global_average_pool(const Tensor& tokens) {
-    const int64_t B = tokens.dim(0), T = tokens.dim(1), C = tokens.dim(2);
-    Tensor out({B, C});
-    for (int64_t b = 0; b < B; ++b)
-        for (int64_t c = 0; c < C; ++c) {
-            double s = 0.0;
-            for (int64_t t = 0; t < T; ++t) s += static_cast<double>(tokens[(b * T + t) * C + c]);
-            out[b * C + c] = static_cast<float>(s / static_cast<double>(T));
-        }
-    return out;
-}
-
 void ClassificationHead::load(weights::WeightStore& store, const std::string& prefix,
                               backbone::VrwkvConfig& cfg, bool check_config) {
     const int64_t C = cfg.embed_dims;

@@ -14,9 +14,6 @@
 
 namespace rv::heads {
 
-// Mean over the token axis: tokens [B, T, C] -> [B, C].
-Tensor global_average_pool(const Tensor& tokens);
-
 class ClassificationHead {
 public:
     // prefix: "head." for mmcls checkpoints. With check_config, the file's class count and head

@@ -8,9 +8,12 @@
 #include <set>
 #include <sstream>
 
+#include "heads/random_weights.h"
 #include "heads/zoo.h"
 #include "vision/core/error.h"
+#include "vision/core/op_profile.h"
 #include "vision/image/image.h"
+#include "vision/ops/kernels.h"
 
 namespace rv::heads {
 namespace fs = std::filesystem;
@@ -277,17 +280,64 @@ Classifier Classifier::from_store(weights::WeightStore& store, ModelDescription 
     return c;
 }
 
-Tensor Classifier::forward(const Tensor& images, const backbone::TraceFn& trace) const {
+Classifier Classifier::random(const backbone::VrwkvConfig& config, uint64_t seed) {
+    weights::WeightStore store = random_checkpoint(config, seed);
+    ModelDescription desc;
+    desc.id = "random";
+    desc.config = config;
+    desc.preprocess = image::PreprocessConfig{};
+    desc.preprocess.input_size = config.img_size;
+    Classifier c = from_store(store, std::move(desc));
+    c.path_ = "(random weights)";
+    return c;
+}
+
+void Classifier::prepare(ops::Precision precision) {
+    backbone_.prepare(precision);
+    precision_ = precision;
+}
+
+Tensor Classifier::forward(backbone::ForwardContext& ctx, const Tensor& images) const {
+    RV_CHECK(images.ndim() == 4, ErrorCode::kShapeMismatch, "model expects images [B, ",
+             desc_.config.in_channels, ", H, W], got ", shape_str(images.shape()));
+    const int64_t B = images.dim(0), H = images.dim(2), W = images.dim(3), C = desc_.config.embed_dims;
     int64_t Hp = 0, Wp = 0;
-    const Tensor tokens = backbone_.forward(images, Hp, Wp, trace);
-    const Tensor feat = global_average_pool(tokens);
-    if (trace) trace("feat", feat.data(), feat.shape());
-    Tensor logits = head_.forward(feat);
+    backbone_.check_input(B, images.dim(1), H, W, Hp, Wp);
+    if (ctx.B != B || ctx.H != H || ctx.W != W) backbone_.prepare_context(ctx, B, H, W);
+    const float* tokens = backbone_.forward(ctx, images.data(), B, H, W);
+    Tensor feat({B, C});
+    {
+        OpTimer timer(ctx.profile, OpClass::kOther);
+        const int64_t T = Hp * Wp;
+        for (int64_t b = 0; b < B; ++b)
+            ops::kernels().mean_tokens(tokens + b * T * C, T, C, 0, C, feat.data() + b * C);
+    }
+    if (ctx.trace) ctx.trace("feat", feat.data(), feat.shape());
+    Tensor logits;
+    {
+        OpTimer timer(ctx.profile, OpClass::kMatmul);
+        logits = head_.forward(feat);
+    }
     for (int64_t i = 0; i < logits.numel(); ++i)
         RV_CHECK(std::isfinite(logits[i]), ErrorCode::kCorruptFile,
                  "the model produced non-finite logits (NaN/Inf): ", "the weights in ", path_,
                  " or the input contain non-finite values");
     return logits;
+}
+
+void Classifier::run_matmuls_only(backbone::ForwardContext& ctx, const Shape& s) const {
+    RV_CHECK(s.size() == 4, ErrorCode::kShapeMismatch, "model expects images [B, C, H, W], got ",
+             shape_str(s));
+    int64_t Hp = 0, Wp = 0;
+    backbone_.check_input(s[0], s[1], s[2], s[3], Hp, Wp);
+    if (ctx.B != s[0] || ctx.H != s[2] || ctx.W != s[3]) backbone_.prepare_context(ctx, s[0], s[2], s[3]);
+    backbone_.run_matmuls_only(ctx, s[0], s[2], s[3]);
+}
+
+Tensor Classifier::forward(const Tensor& images, const backbone::TraceFn& trace) const {
+    backbone::ForwardContext ctx;
+    ctx.trace = trace;
+    return forward(ctx, images);
 }
 
 Tensor Classifier::preprocess(const image::Image8& img) const {

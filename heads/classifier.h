@@ -4,6 +4,7 @@
 // built from classification/configs/vrwkv/*.py and loaded with load_checkpoint(strict=True).
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -47,8 +48,24 @@ public:
     // the mmcls layout (backbone.*, head.*). desc.labels may be empty (class_<i> names are made).
     static Classifier from_store(weights::WeightStore& store, ModelDescription desc);
 
-    // images [B, C_in, H, W] normalised -> logits [B, num_classes].
+    // A model with random weights (benchmarks: `rwkv-vision bench -m vrwkv_t`), deterministic in
+    // `seed`, initialised like the official code's ranges (decay, first, mix) so the numerics are
+    // representative.
+    static Classifier random(const backbone::VrwkvConfig& config, uint64_t seed = 0);
+
+    // Packs the weights for `precision` (fp32 by default; call before the first forward pass).
+    void prepare(ops::Precision precision);
+    ops::Precision precision() const { return precision_; }
+
+    // images [B, C_in, H, W] normalised -> logits [B, num_classes], with the caller's context
+    // (one per thread; sized on first use of a shape, then reused without allocating).
+    Tensor forward(backbone::ForwardContext& ctx, const Tensor& images) const;
+    // The same with a temporary context.
     Tensor forward(const Tensor& images, const backbone::TraceFn& trace = {}) const;
+
+    // Benchmarks: the matmuls of forward() on images of this shape [B, C_in, H, W] alone (the
+    // "matmul ceiling"; see Vrwkv::run_matmuls_only). The head's tiny matmul is left out.
+    void run_matmuls_only(backbone::ForwardContext& ctx, const Shape& images_shape) const;
 
     // 8-bit image -> [C_in, H, W] tensor as the model expects it.
     Tensor preprocess(const image::Image8& img) const;
@@ -70,6 +87,7 @@ private:
     backbone::Vrwkv backbone_;
     ClassificationHead head_;
     int64_t parameters_ = 0;
+    ops::Precision precision_ = ops::Precision::kF32;
 
     friend void convert_to_safetensors(const std::string&, const LoadOptions&, const std::string&);
 };

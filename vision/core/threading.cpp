@@ -41,6 +41,19 @@ int num_threads() {
     return g_threads > 0 ? g_threads : available_cpus();
 }
 
+int set_this_thread_onednn_threads(int n) {
+    const int previous = omp_get_max_threads();
+    omp_set_num_threads(std::max(1, n));
+    return previous;
+}
+
+void parallel_tasks(int64_t n, const std::function<void(int64_t)>& fn) {
+    if (n <= 0) return;
+    tbb::parallel_for(tbb::blocked_range<int64_t>(0, n, 1), [&](const tbb::blocked_range<int64_t>& r) {
+        for (int64_t i = r.begin(); i < r.end(); ++i) fn(i);
+    });
+}
+
 void parallel_for(int64_t begin, int64_t end, int64_t grain,
                   const std::function<void(int64_t, int64_t)>& body) {
     if (end <= begin) return;

@@ -17,6 +17,16 @@ int set_num_threads(int n);
 int num_threads();
 int available_cpus();  // CPUs in this process's affinity mask
 
+// Sets how many OpenMP threads oneDNN uses when called from THIS thread (an OpenMP per-thread
+// setting). Throughput mode calls it with 1 inside each task, so oneDNN never spawns a team of
+// its own inside a TBB worker.
+// Returns the previous value.
+int set_this_thread_onednn_threads(int n);
+
+// Runs fn(i) for i in [0, n) as TBB tasks (throughput mode: one image or batch per task); blocks
+// until all are done. Exceptions from fn propagate (the first one).
+void parallel_tasks(int64_t n, const std::function<void(int64_t)>& fn);
+
 // Runs body(chunk_begin, chunk_end) over [begin, end) on the pool. grain: minimum chunk length.
 void parallel_for(int64_t begin, int64_t end, int64_t grain,
                   const std::function<void(int64_t, int64_t)>& body);

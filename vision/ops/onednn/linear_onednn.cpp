@@ -1,20 +1,149 @@
-// oneDNN (v2 API) implementation of ops::Linear. Layer: vision/ops/onednn.
+// oneDNN (v2 API) implementation of ops::Linear: packed weights, cached primitives, fused post-ops,
+// user-managed scratchpad. Layer: vision/ops/onednn.
+#include <cstring>
 #include <dnnl.hpp>
 #include <map>
 #include <mutex>
+#include <tuple>
+#include <vector>
 
+#include "vision/core/cpu_features.h"
 #include "vision/core/error.h"
 #include "vision/ops/linear.h"
 #include "vision/ops/onednn/runtime.h"
 
 namespace rv::ops {
+namespace {
+
+using dnnl::memory;
+using dt = memory::data_type;
+using tag = memory::format_tag;
+
+constexpr size_t kAlign = 64;
+size_t align_up(size_t n) { return (n + kAlign - 1) / kAlign * kAlign; }
+
+// Round-to-nearest-even fp32 -> bf16 (what oneDNN's reorder and PyTorch's .bfloat16() do).
+void to_bf16(const float* x, uint16_t* y, int64_t n) {
+    for (int64_t i = 0; i < n; ++i) {
+        uint32_t u;
+        std::memcpy(&u, &x[i], sizeof(u));
+        if ((u & 0x7fffffffu) > 0x7f800000u) {
+            y[i] = static_cast<uint16_t>((u >> 16) | 0x40u);  // NaN stays a (quiet) NaN
+        } else {
+            u += 0x7fffu + ((u >> 16) & 1u);
+            y[i] = static_cast<uint16_t>(u >> 16);
+        }
+    }
+}
+
+// Primitives differ by row count and by which post-ops are fused (the tensors they read are
+// bound at execution, so one primitive serves every call with the same structure).
+using Key = std::tuple<int64_t, int, bool, bool, bool>;
+Key make_key(int64_t M, const PostOps& p) {
+    return {M, static_cast<int>(p.act), p.mul != nullptr, p.scale != nullptr, p.accumulate};
+}
+
+struct Packed {
+    memory::desc md;
+    memory mem;
+};
+
+struct Prim {
+    dnnl::matmul prim;
+    memory::desc weights_md;
+    size_t onednn_scratch = 0;
+    int mul_index = -1, scale_index = -1;  // positions of the binary post-ops
+};
+
+}  // namespace
+
+const char* precision_name(Precision p) { return p == Precision::kBf16 ? "bf16" : "fp32"; }
+
+Precision parse_precision(const char* name) {
+    const std::string s = name ? name : "";
+    if (s == "fp32" || s == "f32") return Precision::kF32;
+    if (s == "bf16") return Precision::kBf16;
+    RV_THROW(ErrorCode::kInvalidArgument, "unknown precision '", s, "': use fp32 or bf16");
+}
+
+bool bf16_supported() { return detected_isa() >= Isa::kAvx512; }
 
 struct Linear::Impl {
-    Tensor weight;  // [N, K] as given; seen by oneDNN as [K, N] with strides (tag ba)
+    Tensor weight;  // [N, K] as given, until packed; seen by oneDNN as [K, N] (tag ba)
     Tensor bias;    // [N] or empty
     bool has_bias = false;
+    Precision precision = Precision::kF32;
     mutable std::mutex mutex;
-    mutable std::map<int64_t, dnnl::matmul> primitives;  // keyed by M
+    mutable std::vector<Packed> packed;  // one per weight layout the primitives asked for
+    mutable std::map<Key, Prim> prims;
+
+    dt src_type() const { return precision == Precision::kBf16 ? dt::bf16 : dt::f32; }
+
+    // Builds (or finds) the primitive for this shape and post-ops, and the packed weights it needs.
+    // Caller holds the mutex.
+    const Prim& get(int64_t M, int64_t K, int64_t N, const PostOps& post) const {
+        const Key key = make_key(M, post);
+        if (auto it = prims.find(key); it != prims.end()) return it->second;
+        // Bounded: a folder of images at their own sizes (--no-resize) brings a new M each.
+        if (prims.size() >= 128) prims.clear();
+        dnnl::engine& eng = onednn::engine();
+        const memory::desc src_md({M, K}, src_type(), tag::ab);
+        const memory::desc w_any({K, N}, src_type(), tag::any);
+        const memory::desc dst_md({M, N}, dt::f32, tag::ab);
+        const memory::desc b_md({1, N}, dt::f32, tag::ab);
+        dnnl::post_ops po;
+        Prim p;
+        int index = 0;
+        if (post.act == PostOps::Act::kSigmoid) {
+            po.append_eltwise(1.0f, dnnl::algorithm::eltwise_logistic, 0.0f, 0.0f);
+            ++index;
+        } else if (post.act == PostOps::Act::kReluSquare) {
+            po.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, 0.0f, 0.0f);
+            po.append_eltwise(1.0f, dnnl::algorithm::eltwise_square, 0.0f, 0.0f);
+            index += 2;
+        }
+        if (post.mul) {
+            po.append_binary(dnnl::algorithm::binary_mul, memory::desc({M, N}, dt::f32, tag::ab));
+            p.mul_index = index++;
+        }
+        if (post.scale) {
+            po.append_binary(dnnl::algorithm::binary_mul, memory::desc({1, N}, dt::f32, tag::ab));
+            p.scale_index = index++;
+        }
+        if (post.accumulate) po.append_sum(1.0f);
+        dnnl::primitive_attr attr;
+        attr.set_post_ops(po);
+        attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+        const auto desc = has_bias ? dnnl::matmul::desc(src_md, w_any, b_md, dst_md)
+                                   : dnnl::matmul::desc(src_md, w_any, dst_md);
+        const dnnl::matmul::primitive_desc pd(desc, attr, eng);
+        p.prim = dnnl::matmul(pd);
+        p.weights_md = pd.weights_desc();
+        p.onednn_scratch = pd.scratchpad_desc().get_size();
+        pack_for(p.weights_md, K, N);
+        return prims.emplace(key, std::move(p)).first->second;
+    }
+
+    // Makes sure weights in layout `md` exist: reordered from the plain copy or from another
+    // packed layout (the plain copy is dropped after the first packing to save memory).
+    const memory& pack_for(const memory::desc& md, int64_t K, int64_t N) const {
+        for (const Packed& pk : packed)
+            if (pk.md == md) return pk.mem;
+        dnnl::engine& eng = onednn::engine();
+        dnnl::stream strm(eng);
+        memory dst(md, eng);
+        if (packed.empty()) {
+            RV_ASSERT(!weight.empty());
+            memory plain(memory::desc({K, N}, dt::f32, tag::ba), eng, const_cast<float*>(weight.data()));
+            dnnl::reorder(plain, dst).execute(strm, plain, dst);
+        } else {
+            memory src = packed.front().mem;
+            dnnl::reorder(src, dst).execute(strm, src, dst);
+        }
+        strm.wait();
+        packed.push_back({md, dst});
+        return packed.back().mem;
+    }
 };
 
 Linear::Linear() : impl_(std::make_unique<Impl>()) {}
@@ -37,36 +166,92 @@ void Linear::set_weights(const Tensor& weight, const Tensor* bias) {
     }
 }
 
-void Linear::forward(const float* x, int64_t M, float* y) const {
-    using dnnl::memory;
+void Linear::prepare(Precision precision) {
     RV_ASSERT(in_ > 0 && out_ > 0);
-    if (M == 0) return;
-    const memory::dims src_dims = {M, in_}, w_dims = {in_, out_}, dst_dims = {M, out_}, b_dims = {1, out_};
-    const memory::desc src_md(src_dims, memory::data_type::f32, memory::format_tag::ab);
-    const memory::desc w_md(w_dims, memory::data_type::f32, memory::format_tag::ba);
-    const memory::desc dst_md(dst_dims, memory::data_type::f32, memory::format_tag::ab);
-    const memory::desc b_md(b_dims, memory::data_type::f32, memory::format_tag::ab);
-    dnnl::engine& eng = onednn::engine();
+    RV_CHECK(precision == Precision::kF32 || bf16_supported(), ErrorCode::kUnsupported,
+             "bf16 matmuls need a CPU with AVX-512 (this one has ", isa_name(detected_isa()), "): use fp32");
+    std::lock_guard<std::mutex> lock(impl_->mutex);
+    if (impl_->precision != precision) {
+        // Repacking from a packed copy of another precision would round twice; keep it simple:
+        // switching precision needs the plain weights, which are gone once packed.
+        RV_CHECK(impl_->packed.empty(), ErrorCode::kInvalidArgument,
+                 "a model's precision is chosen once, before its first forward pass");
+        impl_->precision = precision;
+        impl_->prims.clear();
+    }
+    // A representative row count: the layout oneDNN picks for the weights does not depend on it in
+    // practice; should another shape want another layout, it is reordered from this one.
+    impl_->get(256, in_, out_, PostOps{});
+    impl_->weight = Tensor();
+}
 
+Precision Linear::precision() const { return impl_->precision; }
+
+size_t Linear::weight_bytes() const {
+    std::lock_guard<std::mutex> lock(impl_->mutex);
+    size_t n = static_cast<size_t>(impl_->weight.numel()) * sizeof(float);
+    for (const Packed& p : impl_->packed) n += p.md.get_size();
+    return n;
+}
+
+size_t Linear::scratch_bytes(int64_t M, const PostOps& post) const {
+    if (M <= 0) return 0;
+    std::lock_guard<std::mutex> lock(impl_->mutex);
+    const Prim& p = impl_->get(M, in_, out_, post);
+    size_t n = align_up(p.onednn_scratch);
+    if (impl_->precision == Precision::kBf16) n += align_up(static_cast<size_t>(M * in_) * sizeof(uint16_t));
+    return n;
+}
+
+void Linear::forward(const float* x, int64_t M, float* y, const PostOps& post, void* scratch) const {
+    RV_ASSERT(in_ > 0 && out_ > 0);
+    if (M <= 0) return;
     dnnl::matmul prim;
+    memory weights;
+    size_t onednn_scratch = 0;
+    int mul_index = -1, scale_index = -1;
     {
         std::lock_guard<std::mutex> lock(impl_->mutex);
-        auto it = impl_->primitives.find(M);
-        if (it == impl_->primitives.end()) {
-            // Bounded: a folder of images at their own sizes (--no-resize) brings a new M each.
-            if (impl_->primitives.size() >= 64) impl_->primitives.clear();
-            const auto desc = impl_->has_bias ? dnnl::matmul::desc(src_md, w_md, b_md, dst_md)
-                                              : dnnl::matmul::desc(src_md, w_md, dst_md);
-            it = impl_->primitives.emplace(M, dnnl::matmul(dnnl::matmul::primitive_desc(desc, eng))).first;
-        }
-        prim = it->second;
+        const Prim& p = impl_->get(M, in_, out_, post);
+        prim = p.prim;
+        weights = impl_->pack_for(p.weights_md, in_, out_);
+        onednn_scratch = p.onednn_scratch;
+        mul_index = p.mul_index;
+        scale_index = p.scale_index;
     }
-    memory src_mem(src_md, eng, const_cast<float*>(x));
-    memory w_mem(w_md, eng, impl_->weight.data());
-    memory dst_mem(dst_md, eng, y);
+    const bool bf16 = impl_->precision == Precision::kBf16;
+    const size_t src_bytes = bf16 ? align_up(static_cast<size_t>(M * in_) * sizeof(uint16_t)) : 0;
+    std::vector<std::byte> own;
+    auto* base = static_cast<std::byte*>(scratch);
+    if (!base) {
+        own.resize(src_bytes + align_up(onednn_scratch) + kAlign);
+        const auto addr = reinterpret_cast<uintptr_t>(own.data());
+        base = own.data() + (align_up(addr) - addr);
+    }
+    dnnl::engine& eng = onednn::engine();
+    const void* src_ptr = x;
+    if (bf16) {
+        to_bf16(x, reinterpret_cast<uint16_t*>(base), M * in_);
+        src_ptr = base;
+    }
+    memory src_mem(memory::desc({M, in_}, bf16 ? dt::bf16 : dt::f32, tag::ab), eng,
+                   const_cast<void*>(src_ptr));
+    memory dst_mem(memory::desc({M, out_}, dt::f32, tag::ab), eng, y);
     std::unordered_map<int, memory> args = {
-        {DNNL_ARG_SRC, src_mem}, {DNNL_ARG_WEIGHTS, w_mem}, {DNNL_ARG_DST, dst_mem}};
-    if (impl_->has_bias) args.insert({DNNL_ARG_BIAS, memory(b_md, eng, impl_->bias.data())});
+        {DNNL_ARG_SRC, src_mem}, {DNNL_ARG_WEIGHTS, weights}, {DNNL_ARG_DST, dst_mem}};
+    if (impl_->has_bias)
+        args.insert(
+            {DNNL_ARG_BIAS, memory(memory::desc({1, out_}, dt::f32, tag::ab), eng, impl_->bias.data())});
+    if (onednn_scratch > 0)
+        args.insert(
+            {DNNL_ARG_SCRATCHPAD, memory(memory::desc({static_cast<int64_t>(onednn_scratch)}, dt::u8, tag::a),
+                                         eng, base + src_bytes)});
+    if (mul_index >= 0)
+        args.insert({DNNL_ARG_ATTR_MULTIPLE_POST_OP(mul_index) | DNNL_ARG_SRC_1,
+                     memory(memory::desc({M, out_}, dt::f32, tag::ab), eng, const_cast<float*>(post.mul))});
+    if (scale_index >= 0)
+        args.insert({DNNL_ARG_ATTR_MULTIPLE_POST_OP(scale_index) | DNNL_ARG_SRC_1,
+                     memory(memory::desc({1, out_}, dt::f32, tag::ab), eng, const_cast<float*>(post.scale))});
     dnnl::stream strm(eng);
     prim.execute(strm, args);
     strm.wait();

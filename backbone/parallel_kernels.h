@@ -1,0 +1,45 @@
+// The engine's kernels (vision/ops/kernels.h) split over the threads of a ForwardContext, and
+// timed by op class. Layer: backbone. PyTorch counterpart: at::parallel_for around an op.
+// Splits are fixed by the shapes (never by the thread count), so results are bitwise identical
+// for any number of threads.
+#pragma once
+
+#include <cstdint>
+
+#include "backbone/forward_context.h"
+#include "vision/ops/kernels.h"
+
+namespace rv::backbone {
+
+// LayerNorm over C of rows [0, rows) (see ops::LayerNormArgs for gate / accumulate / gamma).
+void run_layer_norm(const ForwardContext& ctx, const float* x, const float* weight, const float* bias,
+                    float eps, float* y, int64_t rows, int64_t C, const float* gate = nullptr,
+                    bool accumulate = false, const float* gamma = nullptr);
+
+// Q-Shift fused with n lerp mixes, per image of a batch [B, H·W, C].
+void run_shift_mix(const ForwardContext& ctx, const float* x, int64_t B, int64_t H, int64_t W, int64_t C,
+                   int n, const float* const* mu, float* const* out);
+
+// Bi-WKV per image of a batch [B, T, C]; gate [B, T, C] or nullptr.
+void run_bi_wkv(const ForwardContext& ctx, const float* decay, const float* first, const float* k,
+                const float* v, const float* gate, float* y, int64_t B, int64_t T, int64_t C,
+                const ops::BiWkvParams& params);
+
+// y += s ⊙ x (s [C] or nullptr) over [rows, C].
+void run_add_scaled(const ForwardContext& ctx, const float* x, const float* s, float* y, int64_t rows,
+                    int64_t C);
+
+}  // namespace rv::backbone
+
+namespace rv::ops {
+class Linear;
+struct PostOps;
+}  // namespace rv::ops
+
+namespace rv::backbone {
+
+// A matmul with the context's scratch (oneDNN threads with the OpenMP count of the calling thread).
+void run_linear(const ForwardContext& ctx, const ops::Linear& linear, const float* x, int64_t M, float* y,
+                const ops::PostOps& post);
+
+}  // namespace rv::backbone
