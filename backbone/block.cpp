@@ -38,11 +38,11 @@ void Block::plan(WorkspacePlan& plan, int64_t M) const {
     plan.bytes(std::max(a.total(), f.total()));
 }
 
-size_t Block::matmul_scratch(int64_t M) const {
+size_t Block::matmul_scratch(int64_t T) const {
     const float* g1 = gamma1 ? gamma1->data() : nullptr;
     const float* g2 = gamma2 ? gamma2->data() : nullptr;
-    if (post_norm) return std::max(att.matmul_scratch(M), ffn.matmul_scratch(M));
-    return std::max(att.matmul_scratch(M, g1, true), ffn.matmul_scratch(M, g2, true));
+    if (post_norm) return std::max(att.matmul_scratch(T), ffn.matmul_scratch(T));
+    return std::max(att.matmul_scratch(T, g1, true), ffn.matmul_scratch(T, g2, true));
 }
 
 void Block::forward(ForwardContext& ctx, float* x, int64_t B, int64_t H, int64_t W) const {
@@ -70,9 +70,11 @@ void Block::forward(float* x, int64_t B, int64_t H, int64_t W) const {
     WorkspacePlan plan;
     const int64_t M = B * H * W;
     this->plan(plan, M);
-    plan.bytes(matmul_scratch(M));
+    plan.bytes(matmul_scratch(H * W));
     ctx.ws.reserve(plan.total());
-    ctx.matmul_scratch = ctx.ws.take_bytes(matmul_scratch(M));
+    ctx.serial = true;  // one scratch slot
+    ctx.matmul_scratch_bytes = matmul_scratch(H * W);
+    ctx.matmul_scratch = ctx.ws.take_bytes(ctx.matmul_scratch_bytes);
     forward(ctx, x, B, H, W);
 }
 

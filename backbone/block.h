@@ -32,7 +32,7 @@ struct Block {
     void prepare(ops::Precision precision);
 
     void plan(WorkspacePlan& plan, int64_t M) const;
-    size_t matmul_scratch(int64_t M) const;
+    size_t matmul_scratch(int64_t T) const;
 
     // x: [B, H·W, C], updated in place.
     void forward(ForwardContext& ctx, float* x, int64_t B, int64_t H, int64_t W) const;

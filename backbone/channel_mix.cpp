@@ -30,7 +30,7 @@ void ChannelMix::plan(WorkspacePlan& plan, int64_t M) const {
     plan.floats(M * hidden);                                  // h
 }
 
-size_t ChannelMix::matmul_scratch(int64_t M, const float* scale, bool accumulate) const {
+size_t ChannelMix::matmul_scratch(int64_t T, const float* scale, bool accumulate) const {
     static const float kPresent = 0.0f;  // only whether the gating post-op exists matters for sizing
     ops::PostOps relu2, sig, out;
     relu2.act = ops::PostOps::Act::kReluSquare;
@@ -38,8 +38,8 @@ size_t ChannelMix::matmul_scratch(int64_t M, const float* scale, bool accumulate
     out.mul = &kPresent;
     out.scale = accumulate ? scale : nullptr;
     out.accumulate = accumulate;
-    return std::max(
-        {key.scratch_bytes(M, relu2), receptance.scratch_bytes(M, sig), value.scratch_bytes(M, out)});
+    return std::max({matmul_block_scratch(key, T, relu2), matmul_block_scratch(receptance, T, sig),
+                     matmul_block_scratch(value, T, out)});
 }
 
 void ChannelMix::forward(ForwardContext& ctx, const float* x, float* y, int64_t B, int64_t H, int64_t W,
@@ -55,17 +55,17 @@ void ChannelMix::forward(ForwardContext& ctx, const float* x, float* y, int64_t 
     run_shift_mix(ctx, x, B, H, W, C, 2, mu, mixed);
     ops::PostOps relu2;
     relu2.act = ops::PostOps::Act::kReluSquare;
-    run_linear(ctx, key, xk, M, h, relu2);  // h = relu(K·xk)²
+    run_linear(ctx, key, xk, B, H * W, h, relu2);  // h = relu(K·xk)²
     if (key_norm)
         run_layer_norm(ctx, h, key_norm->weight.data(), key_norm->bias.data(), key_norm->eps, h, M, hidden);
     ops::PostOps sig;
     sig.act = ops::PostOps::Act::kSigmoid;
-    run_linear(ctx, receptance, xr, M, r, sig);  // r = σ(R·xr)
+    run_linear(ctx, receptance, xr, B, H * W, r, sig);  // r = σ(R·xr)
     ops::PostOps out;
     out.mul = r;
     out.scale = accumulate ? scale : nullptr;
     out.accumulate = accumulate;
-    run_linear(ctx, value, h, M, y, out);  // y (+)= [γ ⊙] σ(r) ⊙ V·h
+    run_linear(ctx, value, h, B, H * W, y, out);  // y (+)= [γ ⊙] σ(r) ⊙ V·h
 }
 
 void ChannelMix::forward(const float* x, float* y, int64_t B, int64_t H, int64_t W) const {
@@ -73,9 +73,11 @@ void ChannelMix::forward(const float* x, float* y, int64_t B, int64_t H, int64_t
     WorkspacePlan plan;
     const int64_t M = B * H * W;
     this->plan(plan, M);
-    plan.bytes(matmul_scratch(M));
+    plan.bytes(matmul_scratch(H * W));
     ctx.ws.reserve(plan.total());
-    ctx.matmul_scratch = ctx.ws.take_bytes(matmul_scratch(M));
+    ctx.serial = true;  // one scratch slot
+    ctx.matmul_scratch_bytes = matmul_scratch(H * W);
+    ctx.matmul_scratch = ctx.ws.take_bytes(ctx.matmul_scratch_bytes);
     forward(ctx, x, y, B, H, W);
 }
 

@@ -26,7 +26,7 @@ struct ChannelMix {
 
     void plan(WorkspacePlan& plan, int64_t M) const;
     // Same scale / accumulate as the forward() call it sizes.
-    size_t matmul_scratch(int64_t M, const float* scale = nullptr, bool accumulate = false) const;
+    size_t matmul_scratch(int64_t T, const float* scale = nullptr, bool accumulate = false) const;
 
     // x, y: [B, H·W, C]; y must not alias x. With accumulate, y += scale ⊙ out (scale may be null).
     void forward(ForwardContext& ctx, const float* x, float* y, int64_t B, int64_t H, int64_t W,

@@ -29,7 +29,10 @@ struct ForwardContext {
 
     // Set by the model's prepare step for the shape in use.
     int64_t B = -1, H = -1, W = -1;
-    size_t matmul_scratch_bytes = 0;  // the largest scratch any matmul of the pass needs
+    // Matmul scratch: one slice per thread slot (matmuls run as parallel row blocks), each the
+    // largest any matmul of the pass needs.
+    size_t matmul_scratch_bytes = 0;
+    int matmul_scratch_slots = 1;
     void* matmul_scratch = nullptr;
     Tensor pos;  // position embedding resized to the current token grid
     int64_t pos_h = -1, pos_w = -1;

@@ -93,14 +93,47 @@ void run_add_scaled(const ForwardContext& ctx, const float* x, const float* s, f
 
 }  // namespace rv::backbone
 
+#include <cstddef>
+
+#include "vision/core/error.h"
 #include "vision/ops/linear.h"
 
 namespace rv::backbone {
 
-void run_linear(const ForwardContext& ctx, const ops::Linear& linear, const float* x, int64_t M, float* y,
-                const ops::PostOps& post) {
+int64_t matmul_row_block(int64_t T) {
+    // ~8 blocks per image, 32..256 rows: enough blocks to balance a few threads, big enough that
+    // each oneDNN call runs near full speed.
+    const int64_t b = (T / 8 + 15) / 16 * 16;
+    return std::clamp<int64_t>(b, 32, 256);
+}
+
+size_t matmul_block_scratch(const ops::Linear& linear, int64_t T, const ops::PostOps& post) {
+    const int64_t blk = std::min(T, matmul_row_block(T)), tail = T % blk;
+    size_t n = linear.scratch_bytes(blk, post);
+    if (tail) n = std::max(n, linear.scratch_bytes(tail, post));
+    return n;
+}
+
+void run_linear(const ForwardContext& ctx, const ops::Linear& linear, const float* x, int64_t B, int64_t T,
+                float* y, const ops::PostOps& post) {
     OpTimer timer(ctx.profile, OpClass::kMatmul);
-    linear.forward(x, M, y, post, ctx.matmul_scratch);
+    const int64_t K = linear.in_features(), N = linear.out_features();
+    const int64_t blk = std::min(T, matmul_row_block(T)), per_image = (T + blk - 1) / blk;
+    ctx.run(B * per_image, 1, [&](int64_t i0, int64_t i1) {
+        const int slot = ctx.serial ? 0 : current_thread_slot();
+        RV_ASSERT(slot < ctx.matmul_scratch_slots);
+        void* scratch = static_cast<std::byte*>(ctx.matmul_scratch) +
+                        static_cast<size_t>(slot) * ctx.matmul_scratch_bytes;
+        const int previous = set_this_thread_onednn_threads(1);
+        for (int64_t i = i0; i < i1; ++i) {
+            const int64_t b = i / per_image, r0 = b * T + (i % per_image) * blk;
+            const int64_t rows = std::min(blk, (b + 1) * T - r0);
+            ops::PostOps p = post;
+            if (p.mul) p.mul += r0 * N;
+            linear.forward(x + r0 * K, rows, y + r0 * N, p, scratch);
+        }
+        set_this_thread_onednn_threads(previous);
+    });
 }
 
 }  // namespace rv::backbone

@@ -39,13 +39,13 @@ void SpatialMix::plan(WorkspacePlan& plan, int64_t M) const {
     for (int i = 0; i < 7; ++i) plan.floats(M * dims);  // xk xv xr k v r a
 }
 
-size_t SpatialMix::matmul_scratch(int64_t M, const float* scale, bool accumulate) const {
+size_t SpatialMix::matmul_scratch(int64_t T, const float* scale, bool accumulate) const {
     ops::PostOps sig, out;
     sig.act = ops::PostOps::Act::kSigmoid;
     out.scale = accumulate ? scale : nullptr;
     out.accumulate = accumulate;
-    return std::max({key.scratch_bytes(M), value.scratch_bytes(M), receptance.scratch_bytes(M, sig),
-                     output.scratch_bytes(M, out)});
+    return std::max({matmul_block_scratch(key, T, {}), matmul_block_scratch(value, T, {}),
+                     matmul_block_scratch(receptance, T, sig), matmul_block_scratch(output, T, out)});
 }
 
 void SpatialMix::forward(ForwardContext& ctx, const float* x, float* y, int64_t B, int64_t H, int64_t W,
@@ -62,11 +62,11 @@ void SpatialMix::forward(ForwardContext& ctx, const float* x, float* y, int64_t 
     const float* mu[3] = {spatial_mix_k.data(), spatial_mix_v.data(), spatial_mix_r.data()};
     float* mixed[3] = {xk, xv, xr};
     run_shift_mix(ctx, x, B, H, W, C, 3, mu, mixed);
-    run_linear(ctx, key, xk, M, k, {});
-    run_linear(ctx, value, xv, M, v, {});
+    run_linear(ctx, key, xk, B, T, k, {});
+    run_linear(ctx, value, xv, B, T, v, {});
     ops::PostOps sig;
     sig.act = ops::PostOps::Act::kSigmoid;
-    run_linear(ctx, receptance, xr, M, r, sig);  // r = σ(R·xr)
+    run_linear(ctx, receptance, xr, B, T, r, sig);  // r = σ(R·xr)
     // a = σ(r) ⊙ wkv, or key_norm first: a = σ(r) ⊙ LN(wkv).
     run_bi_wkv(ctx, spatial_decay.data(), spatial_first.data(), k, v, key_norm ? nullptr : r, a, B, T, C,
                wkv);
@@ -75,7 +75,7 @@ void SpatialMix::forward(ForwardContext& ctx, const float* x, float* y, int64_t 
     ops::PostOps out;
     out.scale = accumulate ? scale : nullptr;
     out.accumulate = accumulate;
-    run_linear(ctx, output, a, M, y, out);
+    run_linear(ctx, output, a, B, T, y, out);
 }
 
 void SpatialMix::forward(const float* x, float* y, int64_t B, int64_t H, int64_t W) const {
@@ -83,9 +83,11 @@ void SpatialMix::forward(const float* x, float* y, int64_t B, int64_t H, int64_t
     WorkspacePlan plan;
     const int64_t M = B * H * W;
     this->plan(plan, M);
-    plan.bytes(matmul_scratch(M));
+    plan.bytes(matmul_scratch(H * W));
     ctx.ws.reserve(plan.total());
-    ctx.matmul_scratch = ctx.ws.take_bytes(matmul_scratch(M));
+    ctx.serial = true;  // one scratch slot
+    ctx.matmul_scratch_bytes = matmul_scratch(H * W);
+    ctx.matmul_scratch = ctx.ws.take_bytes(ctx.matmul_scratch_bytes);
     forward(ctx, x, y, B, H, W);
 }
 

@@ -30,10 +30,11 @@ struct SpatialMix {
     void load(const ParamReader& p, int64_t n, bool with_key_norm, const ops::BiWkvParams& params);
     void prepare(ops::Precision precision);
 
-    // Workspace this module takes for M = B·T rows, and the largest matmul scratch it needs.
+    // Workspace this module takes for M = B·T rows, and the largest matmul scratch one row block
+    // of an image of T tokens needs.
     void plan(WorkspacePlan& plan, int64_t M) const;
     // Same scale / accumulate as the forward() call it sizes.
-    size_t matmul_scratch(int64_t M, const float* scale = nullptr, bool accumulate = false) const;
+    size_t matmul_scratch(int64_t T, const float* scale = nullptr, bool accumulate = false) const;
 
     // x, y: [B, H·W, C]; y must not alias x. With accumulate, y += scale ⊙ out (scale may be null)
     // instead of y = out.

@@ -133,10 +133,10 @@ void Vrwkv::prepare_context(ForwardContext& ctx, int64_t B, int64_t H, int64_t W
     const int64_t K = cfg_.in_channels * p * p;
     ops::PostOps embed_post;
     embed_post.accumulate = true;  // tokens are pre-filled with the position embedding
-    size_t scratch = patch_proj_.scratch_bytes(T, embed_post);
+    size_t scratch = matmul_block_scratch(patch_proj_, T, embed_post);
     WorkspacePlan blocks;
     for (const Block& b : layers_) {
-        scratch = std::max(scratch, b.matmul_scratch(M));
+        scratch = std::max(scratch, b.matmul_scratch(T));
         WorkspacePlan one;
         b.plan(one, M);
         blocks = one.total() > blocks.total() ? one : blocks;
@@ -146,7 +146,10 @@ void Vrwkv::prepare_context(ForwardContext& ctx, int64_t B, int64_t H, int64_t W
     // output plus an input of max([M, 4C], [T, K]).
     WorkspacePlan ceiling;
     ceiling.floats(M * C).floats(std::max(M * cfg_.hidden_dims(), T * K));
-    plan.bytes(scratch).floats(M * C).bytes(std::max({blocks.total(), ceiling.total()}));
+    const int slots = ctx.serial ? 1 : thread_slots();
+    plan.bytes(scratch * static_cast<size_t>(slots))
+        .floats(M * C)
+        .bytes(std::max({blocks.total(), ceiling.total()}));
     plan.bytes(extra_bytes);
     ctx.ws.rewind(0);
     ctx.ws.reserve(plan.total());
@@ -163,7 +166,8 @@ void Vrwkv::prepare_context(ForwardContext& ctx, int64_t B, int64_t H, int64_t W
         ctx.pos_h = Hp;
         ctx.pos_w = Wp;
     }
-    ctx.matmul_scratch_bytes = scratch;
+    ctx.matmul_scratch_bytes = Workspace::align_up(scratch);
+    ctx.matmul_scratch_slots = slots;
 }
 
 float* Vrwkv::forward(ForwardContext& ctx, const float* images, int64_t B, int64_t H, int64_t W) const {
@@ -171,7 +175,8 @@ float* Vrwkv::forward(ForwardContext& ctx, const float* images, int64_t B, int64
     const int64_t Cin = cfg_.in_channels, p = cfg_.patch_size, C = cfg_.embed_dims;
     const int64_t Hp = ctx.pos_h, Wp = ctx.pos_w, T = Hp * Wp, K = Cin * p * p;
     ctx.ws.rewind(0);
-    ctx.matmul_scratch = ctx.ws.take_bytes(ctx.matmul_scratch_bytes);
+    ctx.matmul_scratch =
+        ctx.ws.take_bytes(ctx.matmul_scratch_bytes * static_cast<size_t>(ctx.matmul_scratch_slots));
     float* tokens = ctx.ws.take(B * T * C);
     {
         Workspace::Scope scope(ctx.ws);
@@ -185,7 +190,7 @@ float* Vrwkv::forward(ForwardContext& ctx, const float* images, int64_t B, int64
                 ops::ref::im2col_patches(images + b * Cin * H * W, cols, Cin, H, W, p);
                 std::copy(ctx.pos.data(), ctx.pos.data() + T * C, t);
             }
-            run_linear(ctx, patch_proj_, cols, T, t, embed_post);  // t = pos + (conv(x) + bias)
+            run_linear(ctx, patch_proj_, cols, 1, T, t, embed_post);  // t = pos + (conv(x) + bias)
         }
     }
     const Shape shape = {B, T, C};
@@ -203,19 +208,20 @@ void Vrwkv::run_matmuls_only(ForwardContext& ctx, int64_t B, int64_t H, int64_t 
     const int64_t T = ctx.pos_h * ctx.pos_w, M = B * T, C = cfg_.embed_dims, Hd = cfg_.hidden_dims();
     const int64_t K = cfg_.in_channels * cfg_.patch_size * cfg_.patch_size;
     ctx.ws.rewind(0);
-    ctx.matmul_scratch = ctx.ws.take_bytes(ctx.matmul_scratch_bytes);
+    ctx.matmul_scratch =
+        ctx.ws.take_bytes(ctx.matmul_scratch_bytes * static_cast<size_t>(ctx.matmul_scratch_slots));
     float* tokens = ctx.ws.take(M * C);
     Workspace::Scope scope(ctx.ws);
     // Sized by prepare_context: an [M, C] output and an input of max([M, 4C], [T, K]).
     float* a = ctx.ws.take(M * C);
     float* h = ctx.ws.take(std::max(M * Hd, T * K));
-    for (int64_t b = 0; b < B; ++b) run_linear(ctx, patch_proj_, h, T, tokens + b * T * C, {});
+    for (int64_t b = 0; b < B; ++b) run_linear(ctx, patch_proj_, h, 1, T, tokens + b * T * C, {});
     for (const Block& blk : layers_) {
         for (const ops::Linear* l : {&blk.att.key, &blk.att.value, &blk.att.receptance, &blk.att.output})
-            run_linear(ctx, *l, tokens, M, a, {});
-        run_linear(ctx, blk.ffn.key, tokens, M, h, {});
-        run_linear(ctx, blk.ffn.receptance, tokens, M, a, {});
-        run_linear(ctx, blk.ffn.value, h, M, a, {});
+            run_linear(ctx, *l, tokens, B, T, a, {});
+        run_linear(ctx, blk.ffn.key, tokens, B, T, h, {});
+        run_linear(ctx, blk.ffn.receptance, tokens, B, T, a, {});
+        run_linear(ctx, blk.ffn.value, h, B, T, a, {});
     }
 }
 

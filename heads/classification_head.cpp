@@ -52,15 +52,20 @@ void ClassificationHead::load(weights::WeightStore& store, const std::string& pr
 }
 
 Tensor ClassificationHead::forward(const Tensor& features) const {
-    const int64_t B = features.dim(0);
-    Tensor logits({B, num_classes_});
+    const int64_t B = features.dim(0), C = features.dim(1), N = num_classes_;
+    Tensor logits({B, N});
+    // One image at a time: oneDNN's summation order depends on the row count, and an image's
+    // logits must not depend on the batch it came in. The head is a tiny share of the time.
     if (kind_ == backbone::HeadKind::kLinear) {
-        fc_.forward(features.data(), B, logits.data());
+        for (int64_t b = 0; b < B; ++b) fc_.forward(features.data() + b * C, 1, logits.data() + b * N);
     } else {
-        Tensor hidden({B, fc0_.out_features()});
-        fc0_.forward(features.data(), B, hidden.data());
-        for (int64_t i = 0; i < hidden.numel(); ++i) hidden[i] = std::tanh(hidden[i]);
-        fc2_.forward(hidden.data(), B, logits.data());
+        const int64_t Hd = fc0_.out_features();
+        Tensor hidden({1, Hd});
+        for (int64_t b = 0; b < B; ++b) {
+            fc0_.forward(features.data() + b * C, 1, hidden.data());
+            for (int64_t i = 0; i < Hd; ++i) hidden[i] = std::tanh(hidden[i]);
+            fc2_.forward(hidden.data(), 1, logits.data() + b * N);
+        }
     }
     return logits;
 }

@@ -2,9 +2,13 @@
 // vector width; M = 1; with and without bias), and the primitive cache across row counts.
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <cstddef>
 #include <random>
+#include <vector>
 
 #include "tests/support/parity.h"
+#include "vision/core/error.h"
 #include "vision/ops/linear.h"
 #include "vision/ops/ref/linear_ref.h"
 
@@ -39,6 +43,104 @@ TEST(Linear, OneDnnMatchesReference) {
             }
         }
     }
+}
+
+// Every combination of post-ops, fused by oneDNN where it can and by our epilogue otherwise
+// (fusion off), against the reference matmul followed by the same ops in double.
+TEST(Linear, PostOpsMatchReference) {
+    std::mt19937 rng(5);
+    std::uniform_real_distribution<float> U(-1.0f, 1.0f);
+    using Act = ops::PostOps::Act;
+    const int64_t shapes[][3] = {{1, 33, 17}, {7, 16, 40}, {196, 64, 48}};
+    for (bool fusion : {true, false}) {
+        ops::set_matmul_fusion(fusion);
+        for (const auto& sh : shapes) {
+            const int64_t M = sh[0], K = sh[1], N = sh[2];
+            Tensor x({M, K}), w({N, K}), mul({M, N}), scale({N}), y0({M, N}), z({M, N});
+            for (Tensor* t : {&x, &w, &mul, &scale, &y0})
+                for (int64_t i = 0; i < t->numel(); ++i) (*t)[i] = U(rng);
+            ops::ref::linear(x.data(), w.data(), nullptr, z.data(), M, K, N);
+            ops::Linear l;
+            l.set_weights(w, nullptr);
+            l.prepare(ops::Precision::kF32);
+            for (Act act : {Act::kNone, Act::kSigmoid, Act::kReluSquare})
+                for (int extras = 0; extras < 8; ++extras) {
+                    ops::PostOps post;
+                    post.act = act;
+                    post.mul = (extras & 1) ? mul.data() : nullptr;
+                    post.scale = (extras & 2) ? scale.data() : nullptr;
+                    post.accumulate = (extras & 4) != 0;
+                    Tensor want({M, N}), got({M, N});
+                    for (int64_t i = 0; i < M * N; ++i) {
+                        double v = static_cast<double>(z[i]);
+                        if (act == Act::kSigmoid) v = 1.0 / (1.0 + std::exp(-v));
+                        if (act == Act::kReluSquare) v = v > 0 ? v * v : 0.0;
+                        if (post.mul) v *= static_cast<double>(mul[i]);
+                        if (post.scale) v *= static_cast<double>(scale[i % N]);
+                        if (post.accumulate) v += static_cast<double>(y0[i]);
+                        want[i] = static_cast<float>(v);
+                        got[i] = y0[i];
+                    }
+                    std::vector<std::byte> scratch(l.scratch_bytes(M, post) + 64);
+                    auto* aligned = reinterpret_cast<std::byte*>(
+                        (reinterpret_cast<uintptr_t>(scratch.data()) + 63) / 64 * 64);
+                    l.forward(x.data(), M, got.data(), post, aligned);
+                    const std::string what = "post-ops fusion=" + std::to_string(fusion) +
+                                             " act=" + std::to_string(static_cast<int>(act)) +
+                                             " extras=" + std::to_string(extras) + " M=" + std::to_string(M) +
+                                             " (" + l.implementation(M, post) + ")";
+                    expect_close(what, got.data(), want, 2e-5 * std::sqrt(static_cast<double>(K)));
+                }
+        }
+    }
+    ops::set_matmul_fusion(true);
+}
+
+// Packing drops the plain weights; other row counts still work (reordered from the packed copy).
+TEST(Linear, PackedWeightsServeEveryRowCount) {
+    std::mt19937 rng(9);
+    std::uniform_real_distribution<float> U(-1.0f, 1.0f);
+    const int64_t K = 40, N = 24;
+    Tensor w({N, K}), b({N});
+    for (int64_t i = 0; i < w.numel(); ++i) w[i] = U(rng);
+    for (int64_t i = 0; i < b.numel(); ++i) b[i] = U(rng);
+    ops::Linear l;
+    l.set_weights(w, &b);
+    l.prepare(ops::Precision::kF32);
+    EXPECT_GT(l.weight_bytes(), 0u);
+    for (int64_t M : {1, 3, 256, 1000}) {
+        Tensor x({M, K}), ref({M, N}), got({M, N});
+        for (int64_t i = 0; i < x.numel(); ++i) x[i] = U(rng);
+        ops::ref::linear(x.data(), w.data(), b.data(), ref.data(), M, K, N);
+        l.forward(x.data(), M, got.data());
+        expect_close("packed M=" + std::to_string(M), got.data(), ref, 1e-4);
+    }
+    // The precision is chosen once (and on a CPU without bf16 it cannot be bf16 at all): an error.
+    EXPECT_THROW(l.prepare(ops::Precision::kBf16), Error);
+}
+
+TEST(Linear, Bf16MatchesReferenceWithinBf16Rounding) {
+    if (!ops::bf16_supported()) GTEST_SKIP() << "bf16 matmuls need AVX-512 (this CPU lacks it)";
+    std::mt19937 rng(11);
+    std::uniform_real_distribution<float> U(-1.0f, 1.0f);
+    const int64_t M = 50, K = 192, N = 64;
+    Tensor x({M, K}), w({N, K}), ref({M, N}), got({M, N});
+    for (int64_t i = 0; i < x.numel(); ++i) x[i] = U(rng);
+    for (int64_t i = 0; i < w.numel(); ++i) w[i] = U(rng);
+    ops::ref::linear(x.data(), w.data(), nullptr, ref.data(), M, K, N);
+    ops::Linear l;
+    l.set_weights(w, nullptr);
+    l.prepare(ops::Precision::kBf16);
+    l.forward(x.data(), M, got.data());
+    // Inputs and weights rounded to 8 mantissa bits (relative 2^-9 each), sums of K terms of
+    // magnitude <= 1 with random signs: error ~ sqrt(K)·2·2^-9.
+    expect_close("bf16 linear", got.data(), ref, 4.0 * std::sqrt(static_cast<double>(K)) / 512.0);
+}
+
+TEST(Linear, ParsesPrecision) {
+    EXPECT_EQ(ops::parse_precision("fp32"), ops::Precision::kF32);
+    EXPECT_EQ(ops::parse_precision("bf16"), ops::Precision::kBf16);
+    EXPECT_THROW(ops::parse_precision("fp8"), Error);
 }
 
 TEST(Linear, RejectsBadWeights) {

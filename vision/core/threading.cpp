@@ -6,6 +6,7 @@
 #include <tbb/blocked_range.h>
 #include <tbb/global_control.h>
 #include <tbb/parallel_for.h>
+#include <tbb/task_arena.h>
 
 #include <algorithm>
 #include <memory>
@@ -31,7 +32,9 @@ int set_num_threads(int n) {
     g_control.reset();
     g_control = std::make_unique<tbb::global_control>(tbb::global_control::max_allowed_parallelism,
                                                       static_cast<size_t>(n));
-    omp_set_num_threads(n);
+    // oneDNN runs single-threaded inside our tasks (backbone/parallel_kernels.h says why); its
+    // OpenMP pool is never used, so it can never spin against TBB.
+    omp_set_num_threads(1);
     g_threads = n;
     return n;
 }
@@ -45,6 +48,13 @@ int set_this_thread_onednn_threads(int n) {
     const int previous = omp_get_max_threads();
     omp_set_num_threads(std::max(1, n));
     return previous;
+}
+
+int thread_slots() { return std::max(1, tbb::this_task_arena::max_concurrency()); }
+
+int current_thread_slot() {
+    const int i = tbb::this_task_arena::current_thread_index();
+    return i >= 0 ? i : 0;
 }
 
 void parallel_tasks(int64_t n, const std::function<void(int64_t)>& fn) {

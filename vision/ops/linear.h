@@ -12,6 +12,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <string>
 
 #include "vision/core/tensor.h"
 
@@ -39,6 +40,11 @@ struct PostOps {
     bool accumulate = false;
 };
 
+// Tests and benchmarks: with false, no post-op is fused (all done by our epilogue), to check the
+// epilogue against the fused path and to measure what fusion buys. Primitives built before the
+// call keep their fusion. Default true.
+void set_matmul_fusion(bool allowed);
+
 class Linear {
 public:
     Linear();
@@ -65,6 +71,10 @@ public:
     // 64-byte aligned, or nullptr (then a temporary buffer is allocated: tests, one-off calls).
     void forward(const float* x, int64_t M, float* y, const PostOps& post = {},
                  void* scratch = nullptr) const;
+
+    // Which oneDNN implementation runs this shape, plus " + epilogue" when some post-ops could not
+    // be fused (benchmarks, -v).
+    std::string implementation(int64_t M, const PostOps& post = {}) const;
 
 private:
     struct Impl;

@@ -1,9 +1,12 @@
 // oneDNN (v2 API) implementation of ops::Linear: packed weights, cached primitives, fused post-ops,
 // user-managed scratchpad. Layer: vision/ops/onednn.
+#include <atomic>
+#include <cmath>
 #include <cstring>
 #include <dnnl.hpp>
 #include <map>
 #include <mutex>
+#include <string>
 #include <tuple>
 #include <vector>
 
@@ -53,7 +56,38 @@ struct Prim {
     memory::desc weights_md;
     size_t onednn_scratch = 0;
     int mul_index = -1, scale_index = -1;  // positions of the binary post-ops
+    // Post-ops oneDNN could not fuse with a fast implementation, done by our epilogue instead.
+    bool epi_act = false, epi_rest = false;
+    std::string impl;  // oneDNN's implementation name (e.g. "brg:avx512_core", "gemm:jit")
 };
+
+std::atomic<bool> g_fusion_allowed{true};
+
+// The unfused remainder: y = [y_old +] [scale ⊙] [mul ⊙] act(z), row-major [M, N].
+void epilogue(const float* z, float* y, int64_t M, int64_t N, const PostOps& post, bool do_act,
+              bool do_rest) {
+    for (int64_t i = 0; i < M; ++i) {
+        const float* zr = z + i * N;
+        float* yr = y + i * N;
+        const float* mr = post.mul && do_rest ? post.mul + i * N : nullptr;
+        for (int64_t j = 0; j < N; ++j) {
+            float v = zr[j];
+            if (do_act) {
+                if (post.act == PostOps::Act::kSigmoid) {
+                    v = 1.0f / (1.0f + std::exp(-v));
+                } else if (post.act == PostOps::Act::kReluSquare) {
+                    v = v > 0.0f ? v * v : 0.0f;
+                }
+            }
+            if (do_rest) {
+                if (mr) v *= mr[j];
+                if (post.scale) v *= post.scale[j];
+                if (post.accumulate) v += yr[j];
+            }
+            yr[j] = v;
+        }
+    }
+}
 
 }  // namespace
 
@@ -91,37 +125,56 @@ struct Linear::Impl {
         const memory::desc w_any({K, N}, src_type(), tag::any);
         const memory::desc dst_md({M, N}, dt::f32, tag::ab);
         const memory::desc b_md({1, N}, dt::f32, tag::ab);
-        dnnl::post_ops po;
-        Prim p;
-        int index = 0;
-        if (post.act == PostOps::Act::kSigmoid) {
-            po.append_eltwise(1.0f, dnnl::algorithm::eltwise_logistic, 0.0f, 0.0f);
-            ++index;
-        } else if (post.act == PostOps::Act::kReluSquare) {
-            po.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, 0.0f, 0.0f);
-            po.append_eltwise(1.0f, dnnl::algorithm::eltwise_square, 0.0f, 0.0f);
-            index += 2;
-        }
-        if (post.mul) {
-            po.append_binary(dnnl::algorithm::binary_mul, memory::desc({M, N}, dt::f32, tag::ab));
-            p.mul_index = index++;
-        }
-        if (post.scale) {
-            po.append_binary(dnnl::algorithm::binary_mul, memory::desc({1, N}, dt::f32, tag::ab));
-            p.scale_index = index++;
-        }
-        if (post.accumulate) po.append_sum(1.0f);
-        dnnl::primitive_attr attr;
-        attr.set_post_ops(po);
-        attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
         const auto desc = has_bias ? dnnl::matmul::desc(src_md, w_any, b_md, dst_md)
                                    : dnnl::matmul::desc(src_md, w_any, dst_md);
-        const dnnl::matmul::primitive_desc pd(desc, attr, eng);
-        p.prim = dnnl::matmul(pd);
-        p.weights_md = pd.weights_desc();
-        p.onednn_scratch = pd.scratchpad_desc().get_size();
-        pack_for(p.weights_md, K, N);
-        return prims.emplace(key, std::move(p)).first->second;
+        // Fusion levels, best first: everything; the activation only; nothing. Which post-ops a
+        // fast implementation supports depends on the CPU (e.g. on AVX2, oneDNN 2.6's gemm-based
+        // matmul takes eltwise and sum but not a full-tensor binary multiply, and would fall back to
+        // its reference implementation, ~1000x slower): take the first level that is not "ref".
+        const bool has_rest = post.mul || post.scale || post.accumulate;
+        const int first_level = g_fusion_allowed.load() ? 0 : 2;
+        for (int level = first_level; level <= 2; ++level) {
+            if (level == 0 && !has_rest) continue;
+            if (level == 1 && post.act == PostOps::Act::kNone && has_rest) continue;
+            dnnl::post_ops po;
+            Prim p;
+            int index = 0;
+            if (level <= 1) {
+                if (post.act == PostOps::Act::kSigmoid) {
+                    po.append_eltwise(1.0f, dnnl::algorithm::eltwise_logistic, 0.0f, 0.0f);
+                    ++index;
+                } else if (post.act == PostOps::Act::kReluSquare) {
+                    po.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, 0.0f, 0.0f);
+                    po.append_eltwise(1.0f, dnnl::algorithm::eltwise_square, 0.0f, 0.0f);
+                    index += 2;
+                }
+            }
+            if (level == 0) {
+                if (post.mul) {
+                    po.append_binary(dnnl::algorithm::binary_mul, memory::desc({M, N}, dt::f32, tag::ab));
+                    p.mul_index = index++;
+                }
+                if (post.scale) {
+                    po.append_binary(dnnl::algorithm::binary_mul, memory::desc({1, N}, dt::f32, tag::ab));
+                    p.scale_index = index++;
+                }
+                if (post.accumulate) po.append_sum(1.0f);
+            }
+            dnnl::primitive_attr attr;
+            attr.set_post_ops(po);
+            attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+            const dnnl::matmul::primitive_desc pd(desc, attr, eng);
+            p.impl = pd.impl_info_str();
+            if (p.impl.rfind("ref", 0) == 0 && level < 2) continue;
+            p.epi_act = level == 2 && post.act != PostOps::Act::kNone;
+            p.epi_rest = level >= 1 && has_rest;
+            p.prim = dnnl::matmul(pd);
+            p.weights_md = pd.weights_desc();
+            p.onednn_scratch = pd.scratchpad_desc().get_size();
+            pack_for(p.weights_md, K, N);
+            return prims.emplace(key, std::move(p)).first->second;
+        }
+        RV_THROW(ErrorCode::kInternal, "no matmul primitive for ", M, "x", K, "x", N);
     }
 
     // Makes sure weights in layout `md` exist: reordered from the plain copy or from another
@@ -200,6 +253,7 @@ size_t Linear::scratch_bytes(int64_t M, const PostOps& post) const {
     const Prim& p = impl_->get(M, in_, out_, post);
     size_t n = align_up(p.onednn_scratch);
     if (impl_->precision == Precision::kBf16) n += align_up(static_cast<size_t>(M * in_) * sizeof(uint16_t));
+    if (p.epi_rest && post.accumulate) n += align_up(static_cast<size_t>(M * out_) * sizeof(float));
     return n;
 }
 
@@ -210,6 +264,7 @@ void Linear::forward(const float* x, int64_t M, float* y, const PostOps& post, v
     memory weights;
     size_t onednn_scratch = 0;
     int mul_index = -1, scale_index = -1;
+    bool epi_act = false, epi_rest = false;
     {
         std::lock_guard<std::mutex> lock(impl_->mutex);
         const Prim& p = impl_->get(M, in_, out_, post);
@@ -218,13 +273,18 @@ void Linear::forward(const float* x, int64_t M, float* y, const PostOps& post, v
         onednn_scratch = p.onednn_scratch;
         mul_index = p.mul_index;
         scale_index = p.scale_index;
+        epi_act = p.epi_act;
+        epi_rest = p.epi_rest;
     }
     const bool bf16 = impl_->precision == Precision::kBf16;
     const size_t src_bytes = bf16 ? align_up(static_cast<size_t>(M * in_) * sizeof(uint16_t)) : 0;
+    // An unfused residual add needs the matmul result apart from y.
+    const bool separate_out = epi_rest && post.accumulate;
+    const size_t out_bytes = separate_out ? align_up(static_cast<size_t>(M * out_) * sizeof(float)) : 0;
     std::vector<std::byte> own;
     auto* base = static_cast<std::byte*>(scratch);
     if (!base) {
-        own.resize(src_bytes + align_up(onednn_scratch) + kAlign);
+        own.resize(src_bytes + align_up(onednn_scratch) + out_bytes + kAlign);
         const auto addr = reinterpret_cast<uintptr_t>(own.data());
         base = own.data() + (align_up(addr) - addr);
     }
@@ -236,7 +296,8 @@ void Linear::forward(const float* x, int64_t M, float* y, const PostOps& post, v
     }
     memory src_mem(memory::desc({M, in_}, bf16 ? dt::bf16 : dt::f32, tag::ab), eng,
                    const_cast<void*>(src_ptr));
-    memory dst_mem(memory::desc({M, out_}, dt::f32, tag::ab), eng, y);
+    float* z = separate_out ? reinterpret_cast<float*>(base + src_bytes + align_up(onednn_scratch)) : y;
+    memory dst_mem(memory::desc({M, out_}, dt::f32, tag::ab), eng, z);
     std::unordered_map<int, memory> args = {
         {DNNL_ARG_SRC, src_mem}, {DNNL_ARG_WEIGHTS, weights}, {DNNL_ARG_DST, dst_mem}};
     if (impl_->has_bias)
@@ -255,6 +316,17 @@ void Linear::forward(const float* x, int64_t M, float* y, const PostOps& post, v
     dnnl::stream strm(eng);
     prim.execute(strm, args);
     strm.wait();
+    if (epi_act || epi_rest) epilogue(z, y, M, out_, post, epi_act, epi_rest);
+}
+
+void set_matmul_fusion(bool allowed) { g_fusion_allowed = allowed; }
+
+std::string Linear::implementation(int64_t M, const PostOps& post) const {
+    std::lock_guard<std::mutex> lock(impl_->mutex);
+    const Prim& p = impl_->get(M, in_, out_, post);
+    std::string s = p.impl;
+    if (p.epi_act || p.epi_rest) s += " + epilogue";
+    return s;
 }
 
 }  // namespace rv::ops
