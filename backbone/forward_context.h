@@ -37,6 +37,16 @@ struct ForwardContext {
     Tensor pos;  // position embedding resized to the current token grid
     int64_t pos_h = -1, pos_w = -1;
 
+    // Sizes this context for one stand-alone module call (tests): serial, one scratch slot of
+    // scratch_bytes, plus plan_bytes for the module's own buffers.
+    void prepare_standalone(size_t plan_bytes, size_t scratch_bytes) {
+        serial = true;
+        ws.reserve(plan_bytes + Workspace::align_up(scratch_bytes));
+        matmul_scratch_bytes = Workspace::align_up(scratch_bytes);
+        matmul_scratch_slots = 1;
+        matmul_scratch = ws.take_bytes(matmul_scratch_bytes);
+    }
+
     // Runs body(begin, end) over [0, n): directly when serial, else on the pool.
     void run(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& body) const {
         if (serial || n <= grain)

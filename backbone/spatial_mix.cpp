@@ -81,13 +81,8 @@ void SpatialMix::forward(ForwardContext& ctx, const float* x, float* y, int64_t 
 void SpatialMix::forward(const float* x, float* y, int64_t B, int64_t H, int64_t W) const {
     ForwardContext ctx;
     WorkspacePlan plan;
-    const int64_t M = B * H * W;
-    this->plan(plan, M);
-    plan.bytes(matmul_scratch(H * W));
-    ctx.ws.reserve(plan.total());
-    ctx.serial = true;  // one scratch slot
-    ctx.matmul_scratch_bytes = matmul_scratch(H * W);
-    ctx.matmul_scratch = ctx.ws.take_bytes(ctx.matmul_scratch_bytes);
+    this->plan(plan, B * H * W);
+    ctx.prepare_standalone(plan.total(), matmul_scratch(H * W));
     forward(ctx, x, y, B, H, W);
 }
 

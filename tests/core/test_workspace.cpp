@@ -20,7 +20,8 @@ TEST(Workspace, AlignedTakesRewindAndPlan) {
     float* a = ws.take(int64_t{3});
     float* b = ws.take(int64_t{100});
     void* c = ws.take_bytes(1);
-    for (const void* p : {static_cast<const void*>(a), static_cast<const void*>(b), static_cast<const void*>(c)})
+    for (const void* p :
+         {static_cast<const void*>(a), static_cast<const void*>(b), static_cast<const void*>(c)})
         EXPECT_EQ(reinterpret_cast<uintptr_t>(p) % Workspace::kAlign, 0u);
     EXPECT_EQ(ws.used(), plan.total());
     EXPECT_THROW(ws.take_bytes(1), Error);  // over the plan: an internal error, not an overrun

@@ -12,7 +12,8 @@ Follows spec/vrwkv.md §2 and the official OpenGVLab/Vision-RWKV
     backbone.ln1                                    head.fc.{weight,bias}  or  head.0 / head.2 (MLP head)
 
 The Bi-WKV is ours (tools/rwkv_ref/bi_wkv.py): ``wkv_impl='recurrent'`` (O(T), float64 inside; for
-fixtures) or ``'matrix'`` (O(T^2), differentiable; for training). Both compute the same function.
+fixtures), ``'matrix'`` (O(T^2), differentiable; for training) or ``'scan'`` / ``'scan_fast'``
+(vectorised O(T), float32; for timing and large inputs). All compute the same function.
 """
 from __future__ import annotations
 
