@@ -3,8 +3,10 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <string>
 #include <vector>
 
@@ -12,6 +14,7 @@
 #include "heads/classify_runner.h"
 #include "vision/core/error.h"
 #include "vision/core/threading.h"
+#include "vision/ops/linear.h"
 
 namespace rv::test {
 namespace {
@@ -68,6 +71,28 @@ TEST(ClassifyRunner, SameLogitsForEveryModeBatchAndThreadCount) {
             }
     set_num_threads(0);
     fs::remove(bad);
+}
+
+// bf16 matmuls (opt-in): the same top-1 as fp32 on the bundled samples, logits close.
+TEST(ClassifyRunner, Bf16AgreesWithFp32OnTheSamples) {
+    if (!ops::bf16_supported()) GTEST_SKIP() << "no fast bf16 matmuls on this CPU (oneDNN needs AVX-512)";
+    const heads::Classifier fp32 = heads::Classifier::load("vrwkv_fmnist");
+    heads::Classifier bf16 = heads::Classifier::load("vrwkv_fmnist");
+    bf16.prepare(ops::Precision::kBf16);
+    double max_err = 0.0;
+    for (const auto& f : sample_files()) {
+        const Tensor a = fp32.classify_file(f), b = bf16.classify_file(f);
+        int64_t ia = 0, ib = 0;
+        for (int64_t i = 0; i < a.numel(); ++i) {
+            if (a[i] > a[ia]) ia = i;
+            if (b[i] > b[ib]) ib = i;
+            max_err = std::max(max_err, std::abs(static_cast<double>(a[i]) - static_cast<double>(b[i])));
+        }
+        EXPECT_EQ(ia, ib) << f;
+    }
+    RecordProperty("bf16_max_logit_error", std::to_string(max_err));
+    std::cout << "bf16 vs fp32 max logit error on the samples: " << max_err << "\n";
+    EXPECT_LT(max_err, 0.25);  // bf16 keeps 8 mantissa bits: ~1% of logits of magnitude ~5
 }
 
 TEST(ClassifyRunner, RejectsBadOptions) {

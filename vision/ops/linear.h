@@ -24,7 +24,7 @@ enum class Precision { kF32, kBf16 };
 const char* precision_name(Precision p);  // "fp32", "bf16"
 // Parses "fp32" | "f32" | "bf16"; throws rv::Error (kInvalidArgument) naming the value.
 Precision parse_precision(const char* name);
-// Whether bf16 matmuls can run here (oneDNN needs at least AVX-512 for bf16).
+// Whether bf16 matmuls can run fast here (oneDNN 2.6 needs AVX-512; probed once).
 bool bf16_supported();
 
 // What is fused after y = x·Wᵀ + b, in this order:

@@ -100,7 +100,21 @@ Precision parse_precision(const char* name) {
     RV_THROW(ErrorCode::kInvalidArgument, "unknown precision '", s, "': use fp32 or bf16");
 }
 
-bool bf16_supported() { return detected_isa() >= Isa::kAvx512; }
+bool bf16_supported() {
+    // Asked of oneDNN itself: a small bf16 matmul must get a fast (non-reference) implementation.
+    static const bool supported = [] {
+        if (detected_isa() < Isa::kAvx512) return false;
+        try {
+            const memory::desc a({64, 64}, dt::bf16, tag::ab), b({64, 64}, dt::bf16, tag::any),
+                c({64, 64}, dt::f32, tag::ab);
+            const dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(a, b, c), onednn::engine());
+            return std::string(pd.impl_info_str()).rfind("ref", 0) != 0;
+        } catch (const dnnl::error&) {
+            return false;
+        }
+    }();
+    return supported;
+}
 
 struct Linear::Impl {
     Tensor weight;  // [N, K] as given, until packed; seen by oneDNN as [K, N] (tag ba)
@@ -163,7 +177,14 @@ struct Linear::Impl {
             dnnl::primitive_attr attr;
             attr.set_post_ops(po);
             attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
-            const dnnl::matmul::primitive_desc pd(desc, attr, eng);
+            dnnl::matmul::primitive_desc pd;
+            try {
+                pd = dnnl::matmul::primitive_desc(desc, attr, eng);
+            } catch (const dnnl::error& e) {  // no implementation at all for this combination
+                if (level < 2) continue;
+                RV_THROW(ErrorCode::kUnsupported, "oneDNN has no ", precision_name(precision), " matmul for ",
+                         M, "x", K, "x", N, " on this CPU: ", e.what());
+            }
             p.impl = pd.impl_info_str();
             if (p.impl.rfind("ref", 0) == 0 && level < 2) continue;
             p.epi_act = level == 2 && post.act != PostOps::Act::kNone;
@@ -222,7 +243,8 @@ void Linear::set_weights(const Tensor& weight, const Tensor* bias) {
 void Linear::prepare(Precision precision) {
     RV_ASSERT(in_ > 0 && out_ > 0);
     RV_CHECK(precision == Precision::kF32 || bf16_supported(), ErrorCode::kUnsupported,
-             "bf16 matmuls need a CPU with AVX-512 (this one has ", isa_name(detected_isa()), "): use fp32");
+             "bf16 matmuls are not available on this CPU (oneDNN has no fast bf16 kernel for ",
+             isa_name(detected_isa()), "; they need AVX-512): use fp32");
     std::lock_guard<std::mutex> lock(impl_->mutex);
     if (impl_->precision != precision) {
         // Repacking from a packed copy of another precision would round twice; keep it simple:
