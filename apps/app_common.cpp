@@ -54,8 +54,18 @@ void write_output(const std::string& path, const std::string& content) {
         return;
     }
     const fs::path target(path);
-    const fs::path dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
     std::error_code ec;
+    // A device or pipe (-o /dev/null, -o /dev/stderr, a FIFO) is written in place: renaming a
+    // temporary file over it would replace the device with a regular file.
+    if (fs::exists(target, ec) && !fs::is_regular_file(target, ec) && !fs::is_directory(target, ec)) {
+        std::ofstream f(target, std::ios::binary);
+        RV_CHECK(f.good(), ErrorCode::kIo, "cannot write '", path, "'");
+        f << content;
+        f.flush();
+        RV_CHECK(f.good(), ErrorCode::kIo, "writing '", path, "' failed");
+        return;
+    }
+    const fs::path dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
     RV_CHECK(fs::is_directory(dir, ec), ErrorCode::kNotFound, "output folder '", dir.string(),
              "' does not exist");
     std::random_device rd;

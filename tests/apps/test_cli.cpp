@@ -1,6 +1,7 @@
 // The command line as a user meets it: formats, folders with a bad file, exit statuses, atomic
 // output, convert round trip, info, eval cls, and clear errors for wrong models and inputs.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <filesystem>
 #include <fstream>
@@ -99,6 +100,19 @@ TEST_F(Cli, FormatsAgree) {
     const auto text = run_cli(classify({"-i", one}));
     ASSERT_EQ(text.status, 0);
     EXPECT_NE(text.out.find("1. class_" + top_index), std::string::npos) << text.out;
+}
+
+// -o /dev/null must write to the device, not rename a temporary file over it (which would turn
+// /dev/null into a regular file for the whole machine).
+TEST_F(Cli, OutputToADeviceIsWrittenInPlace) {
+    struct stat st {};
+    ASSERT_EQ(stat("/dev/null", &st), 0);
+    if (!S_ISCHR(st.st_mode)) GTEST_SKIP() << "/dev/null is not a character device on this machine";
+    const CliResult r = run_cli(
+        {"classify", "-m", kTinyPth, "--config", kTinyCfg, "-i", dir_ + "/a.png", "-o", "/dev/null", "-q"});
+    EXPECT_EQ(r.status, 0) << r.err;
+    ASSERT_EQ(stat("/dev/null", &st), 0);
+    EXPECT_TRUE(S_ISCHR(st.st_mode)) << "/dev/null was replaced by a regular file";
 }
 
 TEST_F(Cli, OutputFileIsWrittenWhole) {
