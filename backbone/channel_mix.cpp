@@ -22,7 +22,7 @@ void ChannelMix::load(const ParamReader& p, int64_t n, int64_t hidden_dims, bool
 }
 
 void ChannelMix::prepare(ops::Precision precision) {
-    for (ops::Linear* l : {&key, &receptance, &value}) l->prepare(precision);
+    for (ops::SplitLinear* l : {&key, &receptance, &value}) l->prepare(precision);
 }
 
 void ChannelMix::plan(WorkspacePlan& plan, int64_t M) const {

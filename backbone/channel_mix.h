@@ -11,15 +11,15 @@
 #include "backbone/forward_context.h"
 #include "backbone/layer_norm.h"
 #include "backbone/param_reader.h"
-#include "vision/ops/linear.h"
+#include "vision/ops/split_linear.h"
 
 namespace rv::backbone {
 
 struct ChannelMix {
     int64_t dims = 0, hidden = 0;
-    Tensor spatial_mix_k, spatial_mix_r;  // stored [1,1,C]
-    ops::Linear key, receptance, value;   // key [4C,C], receptance [C,C], value [C,4C]
-    std::optional<LayerNorm> key_norm;    // over the hidden width
+    Tensor spatial_mix_k, spatial_mix_r;      // stored [1,1,C]
+    ops::SplitLinear key, receptance, value;  // key [4C,C], receptance [C,C], value [C,4C]
+    std::optional<LayerNorm> key_norm;        // over the hidden width
 
     void load(const ParamReader& p, int64_t n, int64_t hidden_dims, bool with_key_norm);
     void prepare(ops::Precision precision);

@@ -96,41 +96,40 @@ void run_add_scaled(const ForwardContext& ctx, const float* x, const float* s, f
 #include <cstddef>
 
 #include "vision/core/error.h"
-#include "vision/ops/linear.h"
+#include "vision/ops/split_linear.h"
 
 namespace rv::backbone {
 
 int64_t matmul_row_block(int64_t T) {
-    // ~8 blocks per image, 32..256 rows: enough blocks to balance a few threads, big enough that
-    // each oneDNN call runs near full speed.
-    const int64_t b = (T / 8 + 15) / 16 * 16;
-    return std::clamp<int64_t>(b, 32, 256);
+    // A whole image per call up to 1024 tokens (the weights are packed once per call by oneDNN's
+    // AVX2 gemm, so fewer, taller calls are faster); larger images in blocks of 512 rows.
+    return T <= 1024 ? T : 512;
 }
 
-size_t matmul_block_scratch(const ops::Linear& linear, int64_t T, const ops::PostOps& post) {
+size_t matmul_block_scratch(const ops::SplitLinear& linear, int64_t T, const ops::PostOps& post) {
     const int64_t blk = std::min(T, matmul_row_block(T)), tail = T % blk;
     size_t n = linear.scratch_bytes(blk, post);
     if (tail) n = std::max(n, linear.scratch_bytes(tail, post));
     return n;
 }
 
-void run_linear(const ForwardContext& ctx, const ops::Linear& linear, const float* x, int64_t B, int64_t T,
-                float* y, const ops::PostOps& post) {
+void run_linear(const ForwardContext& ctx, const ops::SplitLinear& linear, const float* x, int64_t B,
+                int64_t T, float* y, const ops::PostOps& post) {
     OpTimer timer(ctx.profile, OpClass::kMatmul);
-    const int64_t K = linear.in_features(), N = linear.out_features();
+    const int64_t K = linear.in_features(), N = linear.out_features(), parts = linear.parts();
     const int64_t blk = std::min(T, matmul_row_block(T)), per_image = (T + blk - 1) / blk;
-    ctx.run(B * per_image, 1, [&](int64_t i0, int64_t i1) {
+    ctx.run(B * per_image * parts, 1, [&](int64_t i0, int64_t i1) {
         const int slot = ctx.serial ? 0 : current_thread_slot();
         RV_ASSERT(slot < ctx.matmul_scratch_slots);
         void* scratch = static_cast<std::byte*>(ctx.matmul_scratch) +
                         static_cast<size_t>(slot) * ctx.matmul_scratch_bytes;
         const int previous = set_this_thread_onednn_threads(1);
         for (int64_t i = i0; i < i1; ++i) {
-            const int64_t b = i / per_image, r0 = b * T + (i % per_image) * blk;
-            const int64_t rows = std::min(blk, (b + 1) * T - r0);
-            ops::PostOps p = post;
-            if (p.mul) p.mul += r0 * N;
-            linear.forward(x + r0 * K, rows, y + r0 * N, p, scratch);
+            const int64_t p = i % parts, rb = (i / parts) % per_image, b = i / (parts * per_image);
+            const int64_t r0 = b * T + rb * blk, rows = std::min(blk, (b + 1) * T - r0);
+            ops::PostOps rp = post;
+            if (rp.mul) rp.mul += r0 * N;
+            linear.forward_part(p, x + r0 * K, rows, y + r0 * N, rp, scratch);
         }
         set_this_thread_onednn_threads(previous);
     });

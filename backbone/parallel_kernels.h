@@ -32,23 +32,24 @@ void run_add_scaled(const ForwardContext& ctx, const float* x, const float* s, f
 }  // namespace rv::backbone
 
 namespace rv::ops {
-class Linear;
+class SplitLinear;
 struct PostOps;
 }  // namespace rv::ops
 
 namespace rv::backbone {
 
-// Matmuls run as row blocks: each image's T rows are cut into blocks whose size depends on T only,
-// every block is one single-threaded oneDNN call, and the blocks are spread over the pool. So a
-// token's result depends neither on the thread count nor on the batch size (oneDNN's own OpenMP
-// threading reorders sums with the thread count), and OpenMP never spins against TBB.
+// Matmuls run as blocks of (rows, columns): each image's T rows are cut into row blocks whose size
+// depends on T only, each layer's output columns into the fixed parts of ops::SplitLinear, and
+// every block is one single-threaded oneDNN call spread over the pool. So a token's result depends
+// neither on the thread count nor on the batch size (oneDNN's own OpenMP threading reorders sums
+// with the thread count), and OpenMP never spins against TBB.
 int64_t matmul_row_block(int64_t T);
 
 // Scratch one block of `linear` needs for images of T tokens (the largest over the block sizes).
-size_t matmul_block_scratch(const ops::Linear& linear, int64_t T, const ops::PostOps& post);
+size_t matmul_block_scratch(const ops::SplitLinear& linear, int64_t T, const ops::PostOps& post);
 
 // y = linear(x) with post-ops, x [B·T, K], y [B·T, N]; post.mul, if any, is [B·T, N].
-void run_linear(const ForwardContext& ctx, const ops::Linear& linear, const float* x, int64_t B, int64_t T,
-                float* y, const ops::PostOps& post);
+void run_linear(const ForwardContext& ctx, const ops::SplitLinear& linear, const float* x, int64_t B,
+                int64_t T, float* y, const ops::PostOps& post);
 
 }  // namespace rv::backbone

@@ -7,8 +7,8 @@
 
 namespace rv::backbone {
 
-static ops::Linear load_linear(const ParamReader& p, const std::string& name, int64_t out, int64_t in) {
-    ops::Linear l;
+static ops::SplitLinear load_linear(const ParamReader& p, const std::string& name, int64_t out, int64_t in) {
+    ops::SplitLinear l;
     l.set_weights(p.sub(name).take("weight", {out, in}), nullptr);
     return l;
 }
@@ -32,7 +32,7 @@ void SpatialMix::load(const ParamReader& p, int64_t n, bool with_key_norm, const
 }
 
 void SpatialMix::prepare(ops::Precision precision) {
-    for (ops::Linear* l : {&key, &value, &receptance, &output}) l->prepare(precision);
+    for (ops::SplitLinear* l : {&key, &value, &receptance, &output}) l->prepare(precision);
 }
 
 void SpatialMix::plan(WorkspacePlan& plan, int64_t M) const {

@@ -13,8 +13,8 @@
 #include "backbone/forward_context.h"
 #include "backbone/layer_norm.h"
 #include "backbone/param_reader.h"
-#include "vision/ops/linear.h"
 #include "vision/ops/ref/bi_wkv_ref.h"
+#include "vision/ops/split_linear.h"
 
 namespace rv::backbone {
 
@@ -23,7 +23,7 @@ struct SpatialMix {
     ops::BiWkvParams wkv;
     Tensor spatial_decay, spatial_first;                 // [C]
     Tensor spatial_mix_k, spatial_mix_v, spatial_mix_r;  // stored [1,1,C]
-    ops::Linear key, value, receptance, output;
+    ops::SplitLinear key, value, receptance, output;
     std::optional<LayerNorm> key_norm;
 
     // key_norm: whether the checkpoint has it (detected by the caller).

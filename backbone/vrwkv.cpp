@@ -217,7 +217,7 @@ void Vrwkv::run_matmuls_only(ForwardContext& ctx, int64_t B, int64_t H, int64_t 
     float* h = ctx.ws.take(std::max(M * Hd, T * K));
     for (int64_t b = 0; b < B; ++b) run_linear(ctx, patch_proj_, h, 1, T, tokens + b * T * C, {});
     for (const Block& blk : layers_) {
-        for (const ops::Linear* l : {&blk.att.key, &blk.att.value, &blk.att.receptance, &blk.att.output})
+        for (const ops::SplitLinear* l : {&blk.att.key, &blk.att.value, &blk.att.receptance, &blk.att.output})
             run_linear(ctx, *l, tokens, B, T, a, {});
         run_linear(ctx, blk.ffn.key, tokens, B, T, h, {});
         run_linear(ctx, blk.ffn.receptance, tokens, B, T, a, {});

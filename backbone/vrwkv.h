@@ -12,7 +12,7 @@
 #include "backbone/layer_norm.h"
 #include "backbone/param_reader.h"
 #include "backbone/vrwkv_config.h"
-#include "vision/ops/linear.h"
+#include "vision/ops/split_linear.h"
 
 namespace rv::backbone {
 
@@ -75,8 +75,8 @@ public:
 
 private:
     VrwkvConfig cfg_;
-    ops::Linear patch_proj_;  // Conv2d(k = s = p) as a matmul over extracted patches
-    Tensor pos_embed_;        // [1, pos_h·pos_w, C]
+    ops::SplitLinear patch_proj_;  // Conv2d(k = s = p) as a matmul over extracted patches
+    Tensor pos_embed_;             // [1, pos_h·pos_w, C]
     int64_t pos_h_ = 0, pos_w_ = 0;
     std::vector<Block> layers_;
     LayerNorm ln1_;  // final norm (key backbone.ln1)

@@ -11,6 +11,7 @@
 #include "vision/core/error.h"
 #include "vision/ops/linear.h"
 #include "vision/ops/ref/linear_ref.h"
+#include "vision/ops/split_linear.h"
 
 namespace rv::test {
 namespace {
@@ -90,6 +91,53 @@ TEST(Linear, PostOpsMatchReference) {
                                              " extras=" + std::to_string(extras) + " M=" + std::to_string(M) +
                                              " (" + l.implementation(M, post) + ")";
                     expect_close(what, got.data(), want, 2e-5 * std::sqrt(static_cast<double>(K)));
+                }
+        }
+    }
+    ops::set_matmul_fusion(true);
+}
+
+// SplitLinear (columns in parts, each written with the full row stride) against the reference, for
+// every post-op combination, fused and unfused.
+TEST(SplitLinear, MatchesReferenceWithPostOps) {
+    std::mt19937 rng(7);
+    std::uniform_real_distribution<float> U(-1.0f, 1.0f);
+    using Act = ops::PostOps::Act;
+    for (bool fusion : {true, false}) {
+        ops::set_matmul_fusion(fusion);
+        for (int64_t N : {17, 128, 192, 200, 768}) {
+            const int64_t M = 37, K = 48;
+            Tensor x({M, K}), w({N, K}), b({N}), mul({M, N}), scale({N}), y0({M, N}), z({M, N});
+            for (Tensor* t : {&x, &w, &b, &mul, &scale, &y0})
+                for (int64_t i = 0; i < t->numel(); ++i) (*t)[i] = U(rng);
+            ops::ref::linear(x.data(), w.data(), b.data(), z.data(), M, K, N);
+            ops::SplitLinear l;
+            l.set_weights(w, &b);
+            l.prepare(ops::Precision::kF32);
+            EXPECT_EQ(l.parts(), ops::SplitLinear::parts_for(N) <= 1 ? 1 : l.parts());
+            for (Act act : {Act::kNone, Act::kSigmoid, Act::kReluSquare})
+                for (int extras = 0; extras < 8; ++extras) {
+                    ops::PostOps post;
+                    post.act = act;
+                    post.mul = (extras & 1) ? mul.data() : nullptr;
+                    post.scale = (extras & 2) ? scale.data() : nullptr;
+                    post.accumulate = (extras & 4) != 0;
+                    Tensor want({M, N}), got({M, N});
+                    for (int64_t i = 0; i < M * N; ++i) {
+                        double v = static_cast<double>(z[i]);
+                        if (act == Act::kSigmoid) v = 1.0 / (1.0 + std::exp(-v));
+                        if (act == Act::kReluSquare) v = v > 0 ? v * v : 0.0;
+                        if (post.mul) v *= static_cast<double>(mul[i]);
+                        if (post.scale) v *= static_cast<double>(scale[i % N]);
+                        if (post.accumulate) v += static_cast<double>(y0[i]);
+                        want[i] = static_cast<float>(v);
+                        got[i] = y0[i];
+                    }
+                    l.forward(x.data(), M, got.data(), post);
+                    expect_close("split N=" + std::to_string(N) + " fusion=" + std::to_string(fusion) +
+                                     " act=" + std::to_string(static_cast<int>(act)) +
+                                     " extras=" + std::to_string(extras),
+                                 got.data(), want, 2e-5 * std::sqrt(static_cast<double>(K)));
                 }
         }
     }

@@ -65,12 +65,13 @@ public:
 
     // Scratch a forward over M rows with these post-ops needs (oneDNN scratchpad plus, in bf16,
     // the converted input). Builds and caches the primitive.
-    size_t scratch_bytes(int64_t M, const PostOps& post = {}) const;
+    size_t scratch_bytes(int64_t M, const PostOps& post = {}, int64_t ldy = 0) const;
 
-    // x [M, K] row-major -> y [M, N] row-major. scratch: at least scratch_bytes(M, post) bytes,
-    // 64-byte aligned, or nullptr (then a temporary buffer is allocated: tests, one-off calls).
-    void forward(const float* x, int64_t M, float* y, const PostOps& post = {},
-                 void* scratch = nullptr) const;
+    // x [M, K] row-major -> y [M, N] with row stride ldy (0: N; post.mul has the same stride).
+    // scratch: at least scratch_bytes(M, post, ldy) bytes, 64-byte aligned, or nullptr (then a
+    // temporary buffer is allocated: tests, one-off calls).
+    void forward(const float* x, int64_t M, float* y, const PostOps& post = {}, void* scratch = nullptr,
+                 int64_t ldy = 0) const;
 
     // Which oneDNN implementation runs this shape, plus " + epilogue" when some post-ops could not
     // be fused (benchmarks, -v).

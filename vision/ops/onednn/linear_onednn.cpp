@@ -41,9 +41,9 @@ void to_bf16(const float* x, uint16_t* y, int64_t n) {
 
 // Primitives differ by row count and by which post-ops are fused (the tensors they read are
 // bound at execution, so one primitive serves every call with the same structure).
-using Key = std::tuple<int64_t, int, bool, bool, bool>;
-Key make_key(int64_t M, const PostOps& p) {
-    return {M, static_cast<int>(p.act), p.mul != nullptr, p.scale != nullptr, p.accumulate};
+using Key = std::tuple<int64_t, int64_t, int, bool, bool, bool>;
+Key make_key(int64_t M, int64_t ldy, const PostOps& p) {
+    return {M, ldy, static_cast<int>(p.act), p.mul != nullptr, p.scale != nullptr, p.accumulate};
 }
 
 struct Packed {
@@ -63,13 +63,14 @@ struct Prim {
 
 std::atomic<bool> g_fusion_allowed{true};
 
-// The unfused remainder: y = [y_old +] [scale ⊙] [mul ⊙] act(z), row-major [M, N].
-void epilogue(const float* z, float* y, int64_t M, int64_t N, const PostOps& post, bool do_act,
-              bool do_rest) {
+// The unfused remainder: y = [y_old +] [scale ⊙] [mul ⊙] act(z), [M, N] with row strides ldz (z)
+// and ldy (y and mul).
+void epilogue(const float* z, int64_t ldz, float* y, int64_t ldy, int64_t M, int64_t N, const PostOps& post,
+              bool do_act, bool do_rest) {
     for (int64_t i = 0; i < M; ++i) {
-        const float* zr = z + i * N;
-        float* yr = y + i * N;
-        const float* mr = post.mul && do_rest ? post.mul + i * N : nullptr;
+        const float* zr = z + i * ldz;
+        float* yr = y + i * ldy;
+        const float* mr = post.mul && do_rest ? post.mul + i * ldy : nullptr;
         for (int64_t j = 0; j < N; ++j) {
             float v = zr[j];
             if (do_act) {
@@ -129,8 +130,8 @@ struct Linear::Impl {
 
     // Builds (or finds) the primitive for this shape and post-ops, and the packed weights it needs.
     // Caller holds the mutex.
-    const Prim& get(int64_t M, int64_t K, int64_t N, const PostOps& post) const {
-        const Key key = make_key(M, post);
+    const Prim& get(int64_t M, int64_t K, int64_t N, const PostOps& post, int64_t ldy) const {
+        const Key key = make_key(M, ldy, post);
         if (auto it = prims.find(key); it != prims.end()) return it->second;
         // Bounded: a folder of images at their own sizes (--no-resize) brings a new M each.
         if (prims.size() >= 128) prims.clear();
@@ -146,10 +147,14 @@ struct Linear::Impl {
         // matmul takes eltwise and sum but not a full-tensor binary multiply, and would fall back to
         // its reference implementation, ~1000x slower): take the first level that is not "ref".
         const bool has_rest = post.mul || post.scale || post.accumulate;
-        const int first_level = g_fusion_allowed.load() ? 0 : 2;
+        // A strided output (a column part of a wider matrix, ops::SplitLinear) is computed densely and
+        // written by the epilogue: oneDNN 2.6's AVX2 gemm crashed on a strided destination with
+        // binary post-ops. The activation stays fused.
+        const bool strided = ldy != N;
+        const int first_level = !g_fusion_allowed.load() ? 2 : strided ? 1 : 0;
         for (int level = first_level; level <= 2; ++level) {
             if (level == 0 && !has_rest) continue;
-            if (level == 1 && post.act == PostOps::Act::kNone && has_rest) continue;
+            if (level == 1 && post.act == PostOps::Act::kNone && (has_rest || strided)) continue;
             dnnl::post_ops po;
             Prim p;
             int index = 0;
@@ -256,7 +261,7 @@ void Linear::prepare(Precision precision) {
     }
     // A representative row count: the layout oneDNN picks for the weights does not depend on it in
     // practice; should another shape want another layout, it is reordered from this one.
-    impl_->get(256, in_, out_, PostOps{});
+    impl_->get(256, in_, out_, PostOps{}, out_);
     impl_->weight = Tensor();
 }
 
@@ -269,19 +274,24 @@ size_t Linear::weight_bytes() const {
     return n;
 }
 
-size_t Linear::scratch_bytes(int64_t M, const PostOps& post) const {
+size_t Linear::scratch_bytes(int64_t M, const PostOps& post, int64_t ldy) const {
     if (M <= 0) return 0;
+    if (ldy <= 0) ldy = out_;
     std::lock_guard<std::mutex> lock(impl_->mutex);
-    const Prim& p = impl_->get(M, in_, out_, post);
+    const Prim& p = impl_->get(M, in_, out_, post, ldy);
     size_t n = align_up(p.onednn_scratch);
     if (impl_->precision == Precision::kBf16) n += align_up(static_cast<size_t>(M * in_) * sizeof(uint16_t));
-    if (p.epi_rest && post.accumulate) n += align_up(static_cast<size_t>(M * out_) * sizeof(float));
+    if ((p.epi_rest && post.accumulate) || ldy != out_)
+        n += align_up(static_cast<size_t>(M * out_) * sizeof(float));
     return n;
 }
 
-void Linear::forward(const float* x, int64_t M, float* y, const PostOps& post, void* scratch) const {
+void Linear::forward(const float* x, int64_t M, float* y, const PostOps& post, void* scratch,
+                     int64_t ldy) const {
     RV_ASSERT(in_ > 0 && out_ > 0);
     if (M <= 0) return;
+    if (ldy <= 0) ldy = out_;
+    RV_ASSERT(ldy >= out_);
     dnnl::matmul prim;
     memory weights;
     size_t onednn_scratch = 0;
@@ -289,7 +299,7 @@ void Linear::forward(const float* x, int64_t M, float* y, const PostOps& post, v
     bool epi_act = false, epi_rest = false;
     {
         std::lock_guard<std::mutex> lock(impl_->mutex);
-        const Prim& p = impl_->get(M, in_, out_, post);
+        const Prim& p = impl_->get(M, in_, out_, post, ldy);
         prim = p.prim;
         weights = impl_->pack_for(p.weights_md, in_, out_);
         onednn_scratch = p.onednn_scratch;
@@ -300,8 +310,8 @@ void Linear::forward(const float* x, int64_t M, float* y, const PostOps& post, v
     }
     const bool bf16 = impl_->precision == Precision::kBf16;
     const size_t src_bytes = bf16 ? align_up(static_cast<size_t>(M * in_) * sizeof(uint16_t)) : 0;
-    // An unfused residual add needs the matmul result apart from y.
-    const bool separate_out = epi_rest && post.accumulate;
+    // An unfused residual add, or a strided output, needs the matmul result apart from y.
+    const bool separate_out = (epi_rest && post.accumulate) || ldy != out_;
     const size_t out_bytes = separate_out ? align_up(static_cast<size_t>(M * out_) * sizeof(float)) : 0;
     std::vector<std::byte> own;
     auto* base = static_cast<std::byte*>(scratch);
@@ -319,7 +329,8 @@ void Linear::forward(const float* x, int64_t M, float* y, const PostOps& post, v
     memory src_mem(memory::desc({M, in_}, bf16 ? dt::bf16 : dt::f32, tag::ab), eng,
                    const_cast<void*>(src_ptr));
     float* z = separate_out ? reinterpret_cast<float*>(base + src_bytes + align_up(onednn_scratch)) : y;
-    memory dst_mem(memory::desc({M, out_}, dt::f32, tag::ab), eng, z);
+    const int64_t ldz = separate_out ? out_ : ldy;
+    memory dst_mem(memory::desc({M, out_}, dt::f32, memory::dims{ldz, 1}), eng, z);
     std::unordered_map<int, memory> args = {
         {DNNL_ARG_SRC, src_mem}, {DNNL_ARG_WEIGHTS, weights}, {DNNL_ARG_DST, dst_mem}};
     if (impl_->has_bias)
@@ -331,21 +342,22 @@ void Linear::forward(const float* x, int64_t M, float* y, const PostOps& post, v
                                          eng, base + src_bytes)});
     if (mul_index >= 0)
         args.insert({DNNL_ARG_ATTR_MULTIPLE_POST_OP(mul_index) | DNNL_ARG_SRC_1,
-                     memory(memory::desc({M, out_}, dt::f32, tag::ab), eng, const_cast<float*>(post.mul))});
+                     memory(memory::desc({M, out_}, dt::f32, memory::dims{ldy, 1}), eng,
+                            const_cast<float*>(post.mul))});
     if (scale_index >= 0)
         args.insert({DNNL_ARG_ATTR_MULTIPLE_POST_OP(scale_index) | DNNL_ARG_SRC_1,
                      memory(memory::desc({1, out_}, dt::f32, tag::ab), eng, const_cast<float*>(post.scale))});
     dnnl::stream strm(eng);
     prim.execute(strm, args);
     strm.wait();
-    if (epi_act || epi_rest) epilogue(z, y, M, out_, post, epi_act, epi_rest);
+    if (epi_act || epi_rest || separate_out) epilogue(z, ldz, y, ldy, M, out_, post, epi_act, epi_rest);
 }
 
 void set_matmul_fusion(bool allowed) { g_fusion_allowed = allowed; }
 
 std::string Linear::implementation(int64_t M, const PostOps& post) const {
     std::lock_guard<std::mutex> lock(impl_->mutex);
-    const Prim& p = impl_->get(M, in_, out_, post);
+    const Prim& p = impl_->get(M, in_, out_, post, out_);
     std::string s = p.impl;
     if (p.epi_act || p.epi_rest) s += " + epilogue";
     return s;
