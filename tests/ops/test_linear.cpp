@@ -16,6 +16,32 @@
 namespace rv::test {
 namespace {
 
+// Post-op case number `extras` (bit 0: mul, bit 1: scale, bit 2: accumulate) with activation act.
+ops::PostOps post_ops_case(ops::PostOps::Act act, int extras, const Tensor& mul, const Tensor& scale) {
+    ops::PostOps post;
+    post.act = act;
+    post.mul = (extras & 1) ? mul.data() : nullptr;
+    post.scale = (extras & 2) ? scale.data() : nullptr;
+    post.accumulate = (extras & 4) != 0;
+    return post;
+}
+
+// What the post-ops should give, in double: y0 is the output buffer's content before the call.
+Tensor apply_post_ops(const Tensor& z, const Tensor& y0, const ops::PostOps& post, int64_t M, int64_t N) {
+    using Act = ops::PostOps::Act;
+    Tensor want({M, N});
+    for (int64_t i = 0; i < M * N; ++i) {
+        double v = static_cast<double>(z[i]);
+        if (post.act == Act::kSigmoid) v = 1.0 / (1.0 + std::exp(-v));
+        if (post.act == Act::kReluSquare) v = v > 0 ? v * v : 0.0;
+        if (post.mul) v *= static_cast<double>(post.mul[i]);
+        if (post.scale) v *= static_cast<double>(post.scale[i % N]);
+        if (post.accumulate) v += static_cast<double>(y0[i]);
+        want[i] = static_cast<float>(v);
+    }
+    return want;
+}
+
 TEST(Linear, OneDnnMatchesReference) {
     std::mt19937 rng(3);
     std::uniform_real_distribution<float> U(-1.0f, 1.0f);
@@ -66,22 +92,9 @@ TEST(Linear, PostOpsMatchReference) {
             l.prepare(ops::Precision::kF32);
             for (Act act : {Act::kNone, Act::kSigmoid, Act::kReluSquare})
                 for (int extras = 0; extras < 8; ++extras) {
-                    ops::PostOps post;
-                    post.act = act;
-                    post.mul = (extras & 1) ? mul.data() : nullptr;
-                    post.scale = (extras & 2) ? scale.data() : nullptr;
-                    post.accumulate = (extras & 4) != 0;
-                    Tensor want({M, N}), got({M, N});
-                    for (int64_t i = 0; i < M * N; ++i) {
-                        double v = static_cast<double>(z[i]);
-                        if (act == Act::kSigmoid) v = 1.0 / (1.0 + std::exp(-v));
-                        if (act == Act::kReluSquare) v = v > 0 ? v * v : 0.0;
-                        if (post.mul) v *= static_cast<double>(mul[i]);
-                        if (post.scale) v *= static_cast<double>(scale[i % N]);
-                        if (post.accumulate) v += static_cast<double>(y0[i]);
-                        want[i] = static_cast<float>(v);
-                        got[i] = y0[i];
-                    }
+                    const ops::PostOps post = post_ops_case(act, extras, mul, scale);
+                    const Tensor want = apply_post_ops(z, y0, post, M, N);
+                    Tensor got = y0.clone();
                     std::vector<std::byte> scratch(l.scratch_bytes(M, post) + 64);
                     auto* aligned = reinterpret_cast<std::byte*>(
                         (reinterpret_cast<uintptr_t>(scratch.data()) + 63) / 64 * 64);
@@ -117,22 +130,9 @@ TEST(SplitLinear, MatchesReferenceWithPostOps) {
             EXPECT_EQ(l.parts(), ops::SplitLinear::parts_for(N) <= 1 ? 1 : l.parts());
             for (Act act : {Act::kNone, Act::kSigmoid, Act::kReluSquare})
                 for (int extras = 0; extras < 8; ++extras) {
-                    ops::PostOps post;
-                    post.act = act;
-                    post.mul = (extras & 1) ? mul.data() : nullptr;
-                    post.scale = (extras & 2) ? scale.data() : nullptr;
-                    post.accumulate = (extras & 4) != 0;
-                    Tensor want({M, N}), got({M, N});
-                    for (int64_t i = 0; i < M * N; ++i) {
-                        double v = static_cast<double>(z[i]);
-                        if (act == Act::kSigmoid) v = 1.0 / (1.0 + std::exp(-v));
-                        if (act == Act::kReluSquare) v = v > 0 ? v * v : 0.0;
-                        if (post.mul) v *= static_cast<double>(mul[i]);
-                        if (post.scale) v *= static_cast<double>(scale[i % N]);
-                        if (post.accumulate) v += static_cast<double>(y0[i]);
-                        want[i] = static_cast<float>(v);
-                        got[i] = y0[i];
-                    }
+                    const ops::PostOps post = post_ops_case(act, extras, mul, scale);
+                    const Tensor want = apply_post_ops(z, y0, post, M, N);
+                    Tensor got = y0.clone();
                     l.forward(x.data(), M, got.data(), post);
                     expect_close("split N=" + std::to_string(N) + " fusion=" + std::to_string(fusion) +
                                      " act=" + std::to_string(static_cast<int>(act)) +
