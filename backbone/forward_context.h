@@ -29,7 +29,7 @@ struct ForwardContext {
 
     // Set by the model's prepare step for the shape in use.
     int64_t B = -1, H = -1, W = -1;
-    // Matmul scratch: one slice per thread slot (matmuls run as parallel row blocks), each the
+    // Matmul scratch: one slice per thread slot (matmuls run as parallel (rows, columns) blocks), each the
     // largest any matmul of the pass needs.
     size_t matmul_scratch_bytes = 0;
     int matmul_scratch_slots = 1;

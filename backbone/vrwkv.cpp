@@ -113,20 +113,12 @@ void Vrwkv::check_input(int64_t B, int64_t Cin, int64_t H, int64_t W, int64_t& H
              cfg_.in_channels, ", H, W], got ", Cin, " channels");
     RV_CHECK(B > 0 && H > 0 && W > 0, ErrorCode::kShapeMismatch, "empty input [", B, ", ", Cin, ", ", H, ", ",
              W, "]");
-    const int64_t p = cfg_.patch_size, C = cfg_.embed_dims;
-    Hp = ops::ref::patch_grid(H, p);
-    Wp = ops::ref::patch_grid(W, p);
-    const int64_t T = Hp * Wp;
-    // Activations of one pass: about a dozen [T, C] buffers plus the channel-mix hidden [T, 4C].
-    const double bytes = 4.0 * static_cast<double>(B) * static_cast<double>(T) *
-                         (12.0 * static_cast<double>(C) + 2.0 * static_cast<double>(cfg_.hidden_dims()));
-    RV_CHECK(bytes <= kMaxActivationBytes, ErrorCode::kLimit, "input [", B, ", ", Cin, ", ", H, ", ", W,
-             "] needs about ", static_cast<int64_t>(bytes / (1 << 20)),
-             " MiB of activations, over the limit of ", static_cast<int64_t>(kMaxActivationBytes / (1 << 20)),
-             " MiB: use a smaller image or batch, or drop --no-resize");
+    Hp = ops::ref::patch_grid(H, cfg_.patch_size);
+    Wp = ops::ref::patch_grid(W, cfg_.patch_size);
 }
 
-void Vrwkv::prepare_context(ForwardContext& ctx, int64_t B, int64_t H, int64_t W, size_t extra_bytes) const {
+void Vrwkv::prepare_context(ForwardContext& ctx, int64_t B, int64_t H, int64_t W) const {
+    if (ctx.B == B && ctx.H == H && ctx.W == W) return;  // sized for this shape already
     int64_t Hp = 0, Wp = 0;
     check_input(B, cfg_.in_channels, H, W, Hp, Wp);
     const int64_t T = Hp * Wp, M = B * T, C = cfg_.embed_dims, p = cfg_.patch_size;
@@ -150,7 +142,12 @@ void Vrwkv::prepare_context(ForwardContext& ctx, int64_t B, int64_t H, int64_t W
     plan.bytes(scratch * static_cast<size_t>(slots))
         .floats(M * C)
         .bytes(std::max({blocks.total(), ceiling.total()}));
-    plan.bytes(extra_bytes);
+    // The plan is the pass's whole working memory: a huge image gets a clear error, not an
+    // out-of-memory kill.
+    RV_CHECK(static_cast<double>(plan.total()) <= kMaxActivationBytes, ErrorCode::kLimit, "input [", B, ", ",
+             cfg_.in_channels, ", ", H, ", ", W, "] needs ", plan.total() >> 20,
+             " MiB of working memory, over the limit of ", static_cast<int64_t>(kMaxActivationBytes) >> 20,
+             " MiB: use a smaller image or batch, or drop --no-resize");
     ctx.ws.rewind(0);
     ctx.ws.reserve(plan.total());
     ctx.B = B;
@@ -215,6 +212,8 @@ void Vrwkv::run_matmuls_only(ForwardContext& ctx, int64_t B, int64_t H, int64_t 
     // Sized by prepare_context: an [M, C] output and an input of max([M, 4C], [T, K]).
     float* a = ctx.ws.take(M * C);
     float* h = ctx.ws.take(std::max(M * Hd, T * K));
+    // Defined inputs (the arena is uninitialised memory; stray denormals would slow the matmuls).
+    std::fill(h, h + std::max(M * Hd, T * K), 0.5f);
     for (int64_t b = 0; b < B; ++b) run_linear(ctx, patch_proj_, h, 1, T, tokens + b * T * C, {});
     for (const Block& blk : layers_) {
         for (const ops::SplitLinear* l : {&blk.att.key, &blk.att.value, &blk.att.receptance, &blk.att.output})

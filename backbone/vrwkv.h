@@ -52,13 +52,13 @@ public:
     // Packs every matmul's weights for `precision` (once, before the first forward pass).
     void prepare(ops::Precision precision);
 
-    // Checks an input shape [B, C_in, H, W] against the model and the activation limit (kShapeMismatch,
-    // kLimit); returns the token grid.
+    // Checks an input shape [B, C_in, H, W] against the model (kShapeMismatch); returns the token grid.
     void check_input(int64_t B, int64_t Cin, int64_t H, int64_t W, int64_t& Hp, int64_t& Wp) const;
 
-    // Sizes ctx for this input shape: its workspace (plus `extra_bytes` the caller takes after the
-    // tokens), matmul scratch and the resized position embedding. Cheap when the shape is unchanged.
-    void prepare_context(ForwardContext& ctx, int64_t B, int64_t H, int64_t W, size_t extra_bytes = 0) const;
+    // Sizes ctx for this input shape: its workspace, matmul scratch and the resized position
+    // embedding; kLimit when the pass would need more than kMaxActivationBytes. Does nothing when
+    // ctx is already sized for this shape.
+    void prepare_context(ForwardContext& ctx, int64_t B, int64_t H, int64_t W) const;
 
     // images [B, C_in, H, W] (normalised) -> tokens [B, Hp·Wp, C] after the final norm, written to
     // a buffer taken from ctx.ws (valid until the caller rewinds it). ctx must be prepared for this

@@ -303,7 +303,7 @@ Tensor Classifier::forward(backbone::ForwardContext& ctx, const Tensor& images) 
     const int64_t B = images.dim(0), H = images.dim(2), W = images.dim(3), C = desc_.config.embed_dims;
     int64_t Hp = 0, Wp = 0;
     backbone_.check_input(B, images.dim(1), H, W, Hp, Wp);
-    if (ctx.B != B || ctx.H != H || ctx.W != W) backbone_.prepare_context(ctx, B, H, W);
+    backbone_.prepare_context(ctx, B, H, W);
     const float* tokens = backbone_.forward(ctx, images.data(), B, H, W);
     Tensor feat({B, C});
     {
@@ -330,7 +330,7 @@ void Classifier::run_matmuls_only(backbone::ForwardContext& ctx, const Shape& s)
              shape_str(s));
     int64_t Hp = 0, Wp = 0;
     backbone_.check_input(s[0], s[1], s[2], s[3], Hp, Wp);
-    if (ctx.B != s[0] || ctx.H != s[2] || ctx.W != s[3]) backbone_.prepare_context(ctx, s[0], s[2], s[3]);
+    backbone_.prepare_context(ctx, s[0], s[2], s[3]);
     backbone_.run_matmuls_only(ctx, s[0], s[2], s[3]);
 }
 

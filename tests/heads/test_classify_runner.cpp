@@ -105,3 +105,23 @@ TEST(ClassifyRunner, RejectsBadOptions) {
 
 }  // namespace
 }  // namespace rv::test
+
+namespace rv::test {
+namespace {
+
+// A huge input is refused from the exact working-memory plan, before anything is allocated.
+TEST(ClassifyRunner, HugeInputGetsALimitErrorNotAnOomKill) {
+    const heads::Classifier model = heads::Classifier::load("vrwkv_fmnist");
+    backbone::ForwardContext ctx;
+    try {
+        model.run_matmuls_only(ctx, {1, 1, 100000, 100000});
+        FAIL() << "expected a kLimit error";
+    } catch (const Error& e) {
+        EXPECT_EQ(e.code(), ErrorCode::kLimit);
+        EXPECT_NE(std::string(e.what()).find("MiB of working memory"), std::string::npos) << e.what();
+    }
+    EXPECT_EQ(ctx.ws.capacity(), 0u);
+}
+
+}  // namespace
+}  // namespace rv::test
