@@ -163,8 +163,9 @@ struct Conv2d::Impl {
             dnnl::post_ops po;
             if (level == 0) {
                 float alpha = 0.0f, beta = 0.0f;
-                if (post.act != Activation::kNone)
-                    po.append_eltwise(1.0f, eltwise_for(post.act, alpha, beta), alpha, beta);
+                // Separate statement: argument evaluation order is unspecified.
+                const dnnl::algorithm alg = eltwise_for(post.act, alpha, beta);
+                if (post.act != Activation::kNone) po.append_eltwise(1.0f, alg, alpha, beta);
                 if (post.residual) po.append_sum(1.0f);
             }
             dnnl::primitive_attr attr;
