@@ -1,4 +1,4 @@
-// ops::Conv2d (oneDNN, AVX2 depthwise, reference) against PyTorch fixtures (tests/fixtures/ops_dense,
+// ops::Conv2d (oneDNN, reference) against PyTorch fixtures (tests/fixtures/ops_dense,
 // tools/make_conv_fixtures.py) and against each other on larger random shapes: row blocks, threads,
 // concurrent callers, BatchNorm / affine folding, bad input.
 #include <gtest/gtest.h>
@@ -13,7 +13,6 @@
 
 #include "tests/support/parity.h"
 #include "tests/support/tolerances.h"
-#include "vision/core/cpu_features.h"
 #include "vision/core/error.h"
 #include "vision/ops/conv2d.h"
 #include "vision/ops/dense_ops.h"
@@ -56,11 +55,9 @@ Conv2dShape shape_from(const Tensor& g) {
     return s;
 }
 
-// The implementations to try on a shape (the depthwise kernel only where it applies).
-std::vector<ConvImpl> impls_for(const Conv2dShape& s) {
-    std::vector<ConvImpl> v = {ConvImpl::kAuto, ConvImpl::kOneDnn, ConvImpl::kReference};
-    if (s.is_depthwise() && detected_isa() >= Isa::kAvx2) v.push_back(ConvImpl::kDepthwiseDirect);
-    return v;
+// The implementations to try on a shape.
+std::vector<ConvImpl> impls_for(const Conv2dShape&) {
+    return {ConvImpl::kAuto, ConvImpl::kOneDnn, ConvImpl::kReference};
 }
 
 const char* impl_name(ConvImpl i) {
@@ -69,8 +66,6 @@ const char* impl_name(ConvImpl i) {
             return "auto";
         case ConvImpl::kOneDnn:
             return "onednn";
-        case ConvImpl::kDepthwiseDirect:
-            return "depthwise";
         case ConvImpl::kReference:
             return "reference";
     }
@@ -144,8 +139,8 @@ TEST(Conv2dFixtures, BatchNormFoldedMatchesPyTorch) {
     for (const auto& f : files) check_fixture(f, true);
 }
 
-// Random shapes large enough to be cut into several row blocks, awkward channel counts (tails of
-// the 8-lane kernel), strides, dilation, every activation, with and without residual.
+// Random shapes large enough to be cut into several row blocks, awkward channel counts, strides, dilation,
+// every activation, with and without residual.
 struct Case {
     int64_t B, H, W, cin, cout, k, stride, pad, dil, groups;
     Activation act;
@@ -288,12 +283,6 @@ TEST(Conv2d, BadInputIsAClearError) {
         FAIL() << "a 3x3 input to an unpadded 5x5 conv was accepted";
     } catch (const Error& e) {
         EXPECT_EQ(e.code(), ErrorCode::kInvalidArgument);
-    }
-    try {
-        conv.set_impl(ConvImpl::kDepthwiseDirect);
-        FAIL() << "the depthwise kernel was accepted for a dense conv";
-    } catch (const Error& e) {
-        EXPECT_EQ(e.code(), ErrorCode::kUnsupported);
     }
     Tensor bn_w({4, 8, 3, 3}), bn_b;
     EXPECT_THROW(ops::fold_batch_norm(bn_w, bn_b, Tensor(), Tensor(), Tensor({3}), Tensor({3}), 1e-5f),

@@ -10,7 +10,7 @@
 // Weights are given in PyTorch layout [Cout, Cin/groups, KH, KW] and repacked once.
 //
 // Threading: the output of each image is cut into blocks of rows whose size depends on the shape
-// only; each block is one single-threaded call (oneDNN, or our own depthwise kernel), and forward()
+// only; each block is one single-threaded oneDNN call, and forward()
 // spreads the blocks over the pool (or runs them in the calling thread when serial). So results are
 // bitwise identical for any thread count. forward() is const and may be called concurrently from
 // several threads on different inputs: primitives are cached per input size under a mutex, and each
@@ -58,9 +58,10 @@ struct Conv2dPost {
     const float* residual = nullptr;
 };
 
-// Which implementation runs a convolution (tests and benchmarks force one; kAuto picks by shape:
-// the AVX2 depthwise kernel for depthwise shapes where it was measured faster, oneDNN otherwise).
-enum class ConvImpl { kAuto, kOneDnn, kDepthwiseDirect, kReference };
+// Which implementation runs a convolution (tests force one). kAuto = oneDNN for every shape: its
+// NHWC depthwise kernel (jit_dw) beat a hand-written AVX2 one by 1.3–1.7× on the Restore-RWKV /
+// RWKV-UNet shapes (benchmarks/RESULTS.md, "Dense ops"), so there is no kernel of our own.
+enum class ConvImpl { kAuto, kOneDnn, kReference };
 
 class Conv2d {
 public:
@@ -77,11 +78,10 @@ public:
     int64_t out_h(int64_t H) const { return shape_.out_h(H); }
     int64_t out_w(int64_t W) const { return shape_.out_w(W); }
 
-    // Forces an implementation (default kAuto); kDepthwiseDirect on a non-depthwise shape, or on a
-    // CPU without AVX2, throws kUnsupported. Resets caches.
+    // Forces an implementation (default kAuto). Resets caches.
     void set_impl(ConvImpl impl);
-    // The implementation kAuto resolves to for this shape, e.g. "onednn:jit:avx2",
-    // "depthwise:avx2", "reference".
+    // The implementation that runs this shape, e.g. "onednn:jit:avx2", "onednn:jit_dw:avx2",
+    // "reference".
     std::string implementation(int64_t H, int64_t W) const;
 
     // Builds and caches what a forward over H×W inputs with this kind of post-op needs (optional:

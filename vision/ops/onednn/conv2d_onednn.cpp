@@ -1,6 +1,5 @@
 // oneDNN (v2 API) implementation of ops::Conv2d: weights packed once, one primitive per row-block
-// geometry, fused activation and residual (sum post-op), user scratchpad; the depthwise shapes go to
-// our AVX2 kernel where it is faster. Layer: vision/ops/onednn.
+// geometry, fused activation and residual (sum post-op), user scratchpad. Layer: vision/ops/onednn.
 //
 // Row blocks: output rows [oh0, oh1) of one image read input rows [oh0·s − pad_t, (oh1 − 1)·s − pad_t
 // + dil·(kh − 1)]; the part of that window outside the image becomes the block's own top / bottom
@@ -14,11 +13,9 @@
 #include <tuple>
 #include <vector>
 
-#include "vision/core/cpu_features.h"
 #include "vision/core/error.h"
 #include "vision/core/threading.h"
 #include "vision/ops/conv2d.h"
-#include "vision/ops/dwconv_kernel.h"
 #include "vision/ops/onednn/runtime.h"
 #include "vision/ops/ref/conv2d_ref.h"
 
@@ -97,21 +94,16 @@ dnnl::algorithm eltwise_for(Activation a, float& alpha, float& beta) {
 }  // namespace
 
 struct Conv2d::Impl {
-    Tensor weight;     // [out, in/groups, kh, kw] as given (kept: reference path, repacking)
-    Tensor bias;       // [out] or empty
-    Tensor dw_weight;  // depthwise: [kh, kw, C]
+    Tensor weight;  // [out, in/groups, kh, kw] as given (kept: reference path, repacking)
+    Tensor bias;    // [out] or empty
     ConvImpl forced = ConvImpl::kAuto;
     mutable std::mutex mutex;
     mutable std::map<Key, Prim> prims;
     mutable std::vector<std::pair<memory::desc, memory>> packed;
 
     // The implementation this shape runs with (kAuto resolved).
-    ConvImpl resolve(const Conv2dShape& s) const {
-        if (forced != ConvImpl::kAuto) return forced;
-        // Measured (benchmarks/RESULTS.md, Dense ops): the AVX2 kernel beats oneDNN 2.6's depthwise
-        // convolution on NHWC maps for every kernel size tried.
-        if (s.is_depthwise() && active_isa() >= Isa::kAvx2) return ConvImpl::kDepthwiseDirect;
-        return ConvImpl::kOneDnn;
+    ConvImpl resolve() const {
+        return forced == ConvImpl::kReference ? ConvImpl::kReference : ConvImpl::kOneDnn;
     }
 
     const memory& pack_for(const memory::desc& md, const Conv2dShape& s) const {
@@ -222,22 +214,9 @@ void Conv2d::set_weights(const Tensor& weight, const Tensor* bias, const Conv2dS
     shape_ = s;
     impl_->weight = weight.clone();
     if (bias) impl_->bias = bias->clone();
-    if (s.is_depthwise()) {
-        impl_->dw_weight = Tensor({s.kh, s.kw, s.out});
-        for (int64_t c = 0; c < s.out; ++c)
-            for (int64_t t = 0; t < s.kh * s.kw; ++t)
-                impl_->dw_weight[t * s.out + c] = weight[c * s.kh * s.kw + t];
-    }
 }
 
 void Conv2d::set_impl(ConvImpl impl) {
-    if (impl == ConvImpl::kDepthwiseDirect) {
-        RV_CHECK(shape_.is_depthwise(), ErrorCode::kUnsupported,
-                 "Conv2d: the direct depthwise kernel needs groups = in = out (this conv: in ", shape_.in,
-                 ", out ", shape_.out, ", groups ", shape_.groups, ")");
-        RV_CHECK(detected_isa() >= Isa::kAvx2, ErrorCode::kUnsupported,
-                 "Conv2d: the direct depthwise kernel needs AVX2, which this CPU lacks");
-    }
     std::lock_guard<std::mutex> lock(impl_->mutex);
     impl_->forced = impl;
     impl_->prims.clear();
@@ -261,9 +240,8 @@ std::pair<int64_t, int64_t> block_rows(int64_t OH, int64_t nblocks, int64_t blk)
 }  // namespace
 
 std::string Conv2d::implementation(int64_t H, int64_t W) const {
-    const ConvImpl which = impl_->resolve(shape_);
+    const ConvImpl which = impl_->resolve();
     if (which == ConvImpl::kReference) return "reference";
-    if (which == ConvImpl::kDepthwiseDirect) return "depthwise:avx2";
     const int64_t OH = out_h(H), nb = blocks(H, W);
     RV_CHECK(nb > 0, ErrorCode::kInvalidArgument, "Conv2d: input ", H, "x", W, " gives an empty output");
     const auto [oh0, oh1] = block_rows(OH, nb, 0);
@@ -276,7 +254,7 @@ void Conv2d::prepare(int64_t H, int64_t W, const Conv2dPost& post) const {
     const int64_t OH = out_h(H), nb = blocks(H, W);
     RV_CHECK(nb > 0, ErrorCode::kInvalidArgument, "Conv2d: input ", H, "x", W, " is smaller than the ",
              shape_.kh, "x", shape_.kw, " kernel with its padding; the output would be empty");
-    if (impl_->resolve(shape_) != ConvImpl::kOneDnn) return;
+    if (impl_->resolve() != ConvImpl::kOneDnn) return;
     std::lock_guard<std::mutex> lock(impl_->mutex);
     for (int64_t blk = 0; blk < nb; ++blk) {
         const auto [oh0, oh1] = block_rows(OH, nb, blk);
@@ -294,7 +272,7 @@ void Conv2d::forward_block(const float* x, int64_t b, int64_t H, int64_t W, floa
     const float* xb = x + b * H * W * s.in;
     float* yb = y + b * OH * OW * s.out;
     const float* rb = post.residual ? post.residual + b * OH * OW * s.out : nullptr;
-    const ConvImpl which = impl_->resolve(s);
+    const ConvImpl which = impl_->resolve();
 
     if (which == ConvImpl::kReference) {
         // The reference over the whole image would redo other blocks; run it on this block's slab.
@@ -309,43 +287,6 @@ void Conv2d::forward_block(const float* x, int64_t b, int64_t H, int64_t W, floa
                     yb + oh0 * OW * s.out, bp);
         return;
     }
-    if (which == ConvImpl::kDepthwiseDirect) {
-        DwConvArgs a;
-        a.x = xb;
-        a.w = impl_->dw_weight.data();
-        a.bias = impl_->bias.empty() ? nullptr : impl_->bias.data();
-        a.residual = rb;
-        // ops::activation runs after the row for exp/erf activations: a residual that is y itself
-        // would be overwritten first, so it is read from a copy.
-        const bool simple_act =
-            post.act == Activation::kNone || post.act == Activation::kRelu || post.act == Activation::kRelu6;
-        if (rb && rb == yb && !simple_act) {
-            const int64_t n = (oh1 - oh0) * OW * s.out;
-            auto* saved = reinterpret_cast<float*>(thread_scratch(static_cast<size_t>(n) * sizeof(float)));
-            std::memcpy(saved, rb + oh0 * OW * s.out, static_cast<size_t>(n) * sizeof(float));
-            a.residual = saved;
-            a.res_row0 = oh0;
-        }
-        a.y = yb;
-        a.H = H;
-        a.W = W;
-        a.C = s.out;
-        a.OW = OW;
-        a.kh = s.kh;
-        a.kw = s.kw;
-        a.stride_h = s.stride_h;
-        a.stride_w = s.stride_w;
-        a.pad_t = s.pad_t;
-        a.pad_l = s.pad_l;
-        a.dil_h = s.dil_h;
-        a.dil_w = s.dil_w;
-        a.act = static_cast<int>(post.act);
-        a.oh0 = oh0;
-        a.oh1 = oh1;
-        avx2::dwconv(a);
-        return;
-    }
-
     const Slab sl = slab_for(s, H, oh0, oh1);
     dnnl::convolution_forward prim;
     memory weights;
