@@ -10,6 +10,8 @@ Writes tests/fixtures/medical/:
   other/vol.mha, vol.nrrd    the same voxels as MetaImage and NRRD (headers written by hand)
   other/slice.png            an 8-bit 2-D slice
   corrupt/                   truncated, 4-D, zero-size, NaN, not-a-NIfTI files
+  zoom.json                  scipy.ndimage.zoom order 3 / order 0 of small float32 planes (the
+                             resampling of the official RWKV-UNet test script)
 Needs numpy, nibabel, pydicom, PIL (Debian: python3-nibabel python3-pydicom python3-pil).
 Run: /usr/bin/python3 tools/make_medical_fixtures.py
 """
@@ -210,7 +212,25 @@ def write_corrupt():
         pass
 
 
+def write_zoom():
+    from scipy.ndimage import zoom
+    rng = np.random.default_rng(99)
+    cases = []
+    for (h, w, oh, ow, order) in ((13, 9, 24, 16, 3), (50, 41, 32, 32, 3), (7, 7, 7, 7, 3), (5, 2, 9, 4, 3),
+                                  (32, 32, 50, 41, 0), (16, 16, 37, 29, 0), (3, 11, 1, 5, 3), (96, 96, 61, 97, 0)):
+        x = rng.normal(0, 100, size=(h, w)).astype(np.float32)
+        if order == 0:
+            x = rng.integers(0, 4, size=(h, w)).astype(np.float32)
+        y = zoom(x, (oh / h, ow / w), order=order)
+        assert y.shape == (oh, ow), (y.shape, oh, ow)
+        cases.append({"h": h, "w": w, "oh": oh, "ow": ow, "order": order, "in": x.flatten().tolist(),
+                      "out": y.flatten().tolist()})
+    with open(os.path.join(ROOT, "zoom.json"), "w") as f:
+        json.dump(cases, f)
+
+
 if __name__ == "__main__":
+    write_zoom()
     write_nifti()
     write_dicom()
     write_other()
