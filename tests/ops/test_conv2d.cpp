@@ -179,7 +179,6 @@ TEST(Conv2d, EveryImplementationMatchesReference) {
         Tensor expected(yshape);
         ops::ref::conv2d(x.data(), w.data(), b.data(), s, c.B, c.H, c.W, expected.data(), post);
         for (ConvImpl impl : impls_for(s)) {
-            if (impl == ConvImpl::kReference) continue;
             Conv2d conv;
             conv.set_weights(w, &b, s);
             conv.set_impl(impl);
