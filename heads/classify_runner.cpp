@@ -6,6 +6,7 @@
 #include <mutex>
 
 #include "vision/core/error.h"
+#include "vision/core/stop_signal.h"
 #include "vision/core/threading.h"
 #include "vision/image/image.h"
 
@@ -115,6 +116,8 @@ void classify_files(const Classifier& model, const std::vector<std::string>& fil
     ContextPool pool;
     backbone::ForwardContext main_ctx;
     for (size_t w0 = 0; w0 < files.size(); w0 += wave) {
+        // SIGINT/SIGTERM: stop between waves; every result already handed out is complete.
+        if (stop_requested()) return;
         const size_t w1 = std::min(files.size(), w0 + wave);
         std::vector<FileResult> results(w1 - w0);
         const size_t groups = (w1 - w0 + batch - 1) / batch;

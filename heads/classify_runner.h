@@ -37,6 +37,8 @@ struct FileResult {
 
 // Calls on_result(index, result) for every file, in input order, as results become available.
 // A file that fails (unreadable, wrong size, ...) gets its error; the others still run.
+// When rv::stop_requested() (SIGINT/SIGTERM, vision/core/stop_signal.h) it returns early between
+// waves of files: on_result has then been called for a prefix of `files` only, each complete.
 void classify_files(const Classifier& model, const std::vector<std::string>& files, const RunOptions& options,
                     const std::function<void(size_t, const FileResult&)>& on_result);
 
