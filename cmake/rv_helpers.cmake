@@ -16,6 +16,13 @@ function(rv_apply_flags target)
                                              -fno-omit-frame-pointer)
     target_link_options(${target} PUBLIC -fsanitize=address,undefined -fno-sanitize-recover=all)
   endif()
+  if(RV_FUZZ)
+    # Coverage instrumentation for libFuzzer plus ASan/UBSan; the driver itself (main) is linked
+    # into the harnesses only (tests/fuzz/harness/CMakeLists.txt).
+    target_compile_options(${target} PRIVATE -fsanitize=fuzzer-no-link,address,undefined
+                                             -fno-sanitize-recover=all -fno-omit-frame-pointer -g)
+    target_link_options(${target} PUBLIC -fsanitize=address,undefined -fno-sanitize-recover=all)
+  endif()
 endfunction()
 
 # rv_add_library(name SOURCES ... DEPS ...)
