@@ -10,7 +10,9 @@
 #include <iostream>
 #include <random>
 
+#include "apps/shard.h"
 #include "vision/core/error.h"
+#include "vision/core/threading.h"
 
 namespace rv::apps {
 namespace fs = std::filesystem;
@@ -24,28 +26,58 @@ bool has_image_extension(const std::string& path) {
     return std::any_of(std::begin(known), std::end(known), [&](const char* k) { return ext == k; });
 }
 
-std::vector<std::string> collect_images(const std::string& input) {
+int default_threads() {
+    int n = available_cpus();
+    if (const char* env = std::getenv("SLURM_CPUS_PER_TASK")) {
+        char* end = nullptr;
+        const long slurm = std::strtol(env, &end, 10);
+        if (end != env && *end == '\0' && slurm > 0 && slurm < n) n = static_cast<int>(slurm);
+    }
+    return n;
+}
+
+int resolve_threads(const GlobalOptions& g) { return g.threads > 0 ? g.threads : default_threads(); }
+
+std::vector<std::string> collect_images(const std::string& input) { return collect_items(input, {}); }
+
+namespace {
+
+// ".tmp-PID-RAND-<name>" beside target: hidden, unique per attempt, extensions kept.
+fs::path temp_name_for(const fs::path& target) {
+    static std::random_device rd;
+    std::string name = ".tmp-";
+    name += std::to_string(getpid());
+    name += '-';
+    name += std::to_string(rd());
+    name += '-';
+    name += target.filename().string();
+    return target.parent_path() / name;
+}
+
+}  // namespace
+
+void write_atomically(const std::string& target, const std::function<void(const std::string& tmp)>& writer) {
+    const fs::path path(target);
     std::error_code ec;
-    const auto st = fs::status(input, ec);
-    RV_CHECK(!ec && fs::exists(st), ErrorCode::kNotFound, "input '", input, "' does not exist");
-    std::vector<std::string> files;
-    if (fs::is_regular_file(st)) {
-        files.push_back(input);
-        return files;
+    if (path.has_parent_path()) {
+        fs::create_directories(path.parent_path(), ec);
+        RV_CHECK(!ec, ErrorCode::kIo, "cannot create the output folder '", path.parent_path().string(),
+                 "': ", ec.message());
     }
-    RV_CHECK(fs::is_directory(st), ErrorCode::kInvalidArgument, "input '", input,
-             "' is neither a file nor a folder");
-    fs::recursive_directory_iterator it(input, fs::directory_options::skip_permission_denied, ec), end;
-    RV_CHECK(!ec, ErrorCode::kIo, "cannot read folder '", input, "': ", ec.message());
-    for (; it != end; it.increment(ec)) {
-        if (ec) break;
-        std::error_code fec;
-        if (it->is_regular_file(fec) && has_image_extension(it->path().string()))
-            files.push_back(it->path().string());
+    const fs::path tmp = temp_name_for(path);
+    try {
+        writer(tmp.string());
+    } catch (...) {
+        fs::remove(tmp, ec);
+        throw;
     }
-    RV_CHECK(!ec, ErrorCode::kIo, "error while walking '", input, "': ", ec.message());
-    std::sort(files.begin(), files.end());  // std::string compares bytes: locale-independent
-    return files;
+    RV_CHECK(fs::is_regular_file(tmp, ec), ErrorCode::kIo, "writing '", target, "' produced no file");
+    fs::rename(tmp, path, ec);
+    if (ec) {
+        const std::string why = ec.message();
+        fs::remove(tmp, ec);
+        RV_THROW(ErrorCode::kIo, "cannot move the result into place at '", target, "': ", why);
+    }
 }
 
 void write_output(const std::string& path, const std::string& content) {

@@ -1,12 +1,17 @@
 // `rwkv-vision classify`: top-k classes for image files or folders, as text, CSV, JSON or JSONL.
+// With --num-parts N --part-id K it runs one part of a sharded job and writes
+// OUT/_parts/part-K-of-N.csv (apps/classify_parts.h); `rwkv-vision merge` joins the parts.
 // Layer: apps. PyTorch counterpart: timm inference.py / mmcls image_demo.py.
 #include <iomanip>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <sstream>
 
+#include "apps/classify_parts.h"
 #include "apps/commands.h"
 #include "apps/model_flags.h"
+#include "apps/shard.h"
 #include "heads/classifier.h"
 #include "vision/core/error.h"
 #include "vision/core/threading.h"
@@ -18,38 +23,90 @@ namespace {
 struct ClassifyFlags {
     ModelFlags model;
     EngineFlags engine;
-    std::string input;
-    std::string output = "-";
+    BatchFlags batch;
     std::string format = "text";
     std::string output_type = "prob";
     int topk = 5;
+    int chunk = 256;
+    const CLI::Option* format_option = nullptr;
 };
 
-std::string csv_field(const std::string& s) {
-    if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
-    std::string out = "\"";
-    for (char c : s) {
-        if (c == '"') out += '"';
-        out += c;
-    }
-    return out + "\"";
+// The options besides the inputs that decide the CSV rows: a finished part computed with other
+// settings is redone. Threads, batch and mode are absent: results do not depend on them.
+std::string settings_of(const ClassifyFlags& f) {
+    std::ostringstream s;
+    s << "model=" << f.model.model << ";config=" << f.model.load.config_path
+      << ";labels=" << f.model.load.labels_path << ";input_size=" << f.model.input_size
+      << ";crop_pct=" << f.model.crop_pct << ";no_resize=" << f.model.load.no_resize
+      << ";key=" << f.model.load.wrapper_key << ";precision=" << f.engine.precision << ";topk=" << f.topk
+      << ";output=" << f.output_type;
+    return s.str();
 }
 
-int run(const ClassifyFlags& f, const GlobalOptions& g) {
-    set_num_threads(g.threads);
+heads::Classifier load_model(const ClassifyFlags& f, const GlobalOptions& g) {
     heads::Classifier model = heads::Classifier::load(f.model.model, f.model.options());
     f.engine.prepare(model);
     if (g.verbose) describe_model(model);
     if (!g.quiet)
         for (const auto& note : model.description().notes) std::cerr << "rwkv-vision: note: " << note << "\n";
-    const std::vector<std::string> files = collect_images(f.input);
-    RV_CHECK(!files.empty(), ErrorCode::kNotFound, "no image files under '", f.input, "'");
-    const bool logits_out = f.output_type == "logit";
+    return model;
+}
+
+std::vector<metrics::Ranked> ranked(const heads::FileResult& r, const ClassifyFlags& f) {
+    std::vector<double> scores;
+    if (f.output_type == "logit")
+        scores.assign(r.logits.begin(), r.logits.end());
+    else
+        scores = metrics::softmax(r.logits.data(), static_cast<int64_t>(r.logits.size()));
+    return metrics::top_k(scores, f.topk);
+}
+
+int run_sharded(const ClassifyFlags& f, const GlobalOptions& g) {
+    RV_CHECK(f.format_option == nullptr || f.format_option->count() == 0 || f.format == "csv",
+             ErrorCode::kInvalidArgument, "--num-parts writes CSV part files; --format ", f.format,
+             " is only available without it");
+    const std::vector<std::string> files = collect_images(f.batch.input);
+    RV_CHECK(!files.empty(), ErrorCode::kNotFound, "no image files under '", f.batch.input, "'");
+    ClassifyPart job;
+    job.out_dir = f.batch.output;
+    job.part = f.batch.part();
+    job.items = select_part(files, job.part);
+    job.settings = settings_of(f);
+    job.chunk = static_cast<size_t>(f.chunk);
+    job.overwrite = f.batch.overwrite;
+    job.quiet = g.quiet;
+    std::optional<heads::Classifier> model;
+    const auto compute = [&](const std::vector<std::string>& pending, const ItemCallback& done) {
+        model.emplace(load_model(f, g));
+        const auto& labels = model->labels();
+        Progress progress(pending.size(), !g.quiet);
+        heads::classify_files(*model, pending, f.engine.run_options(),
+                              [&](size_t i, const heads::FileResult& r) {
+                                  progress.step(pending[i]);
+                                  if (!r.ok()) {
+                                      std::cerr << "rwkv-vision: " << pending[i] << ": " << r.error << "\n";
+                                      done(i, false, r.error);
+                                  } else {
+                                      done(i, true, csv_rows(pending[i], ranked(r, f), labels));
+                                  }
+                              });
+        progress.finish();
+    };
+    return run_classify_part(job, compute);
+}
+
+int run(const ClassifyFlags& f, const GlobalOptions& g) {
+    f.batch.validate();
+    set_num_threads(resolve_threads(g));
+    if (f.batch.sharded()) return run_sharded(f, g);
+    heads::Classifier model = load_model(f, g);
+    const std::vector<std::string> files = collect_images(f.batch.input);
+    RV_CHECK(!files.empty(), ErrorCode::kNotFound, "no image files under '", f.batch.input, "'");
 
     std::ostringstream out;
     out << std::setprecision(6);
     nlohmann::json json_all = nlohmann::json::array();
-    if (f.format == "csv") out << "filename,index,label,score\n";
+    if (f.format == "csv") out << kClassifyCsvHeader;
     int failed = 0;
     Progress progress(files.size(), !g.quiet);
     const auto& labels = model.labels();
@@ -62,12 +119,7 @@ int run(const ClassifyFlags& f, const GlobalOptions& g) {
                 std::cerr << "rwkv-vision: " << file << ": " << r.error << "\n";
                 return;
             }
-            std::vector<double> scores;
-            if (logits_out)
-                scores.assign(r.logits.begin(), r.logits.end());
-            else
-                scores = metrics::softmax(r.logits.data(), static_cast<int64_t>(r.logits.size()));
-            const std::vector<metrics::Ranked> top = metrics::top_k(scores, f.topk);
+            const std::vector<metrics::Ranked> top = ranked(r, f);
             if (f.format == "text") {
                 out << file << "\n";
                 for (size_t k = 0; k < top.size(); ++k)
@@ -75,9 +127,7 @@ int run(const ClassifyFlags& f, const GlobalOptions& g) {
                         << top[k].index << ") " << std::fixed << std::setprecision(4) << top[k].score
                         << std::defaultfloat << std::setprecision(6) << "\n";
             } else if (f.format == "csv") {
-                for (const auto& t : top)
-                    out << csv_field(file) << "," << t.index << ","
-                        << csv_field(labels[static_cast<size_t>(t.index)]) << "," << t.score << "\n";
+                out << csv_rows(file, top, labels);
             } else {
                 nlohmann::json entry = {{"filename", file}, {"topk", nlohmann::json::array()}};
                 for (const auto& t : top)
@@ -93,7 +143,7 @@ int run(const ClassifyFlags& f, const GlobalOptions& g) {
     progress.finish();
     if (f.format == "json")
         out << json_all.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
-    write_output(f.output, out.str());
+    write_output(f.batch.output, out.str());
     if (failed) {
         std::cerr << "rwkv-vision: " << failed << " of " << files.size() << " inputs failed\n";
         return kExitSomeFailed;
@@ -108,13 +158,19 @@ Runner add_classify(CLI::App& app, const GlobalOptions& global) {
     CLI::App* cmd = app.add_subcommand("classify", "top-k classes of images (files or folders, recursive)");
     flags->model.add_to(*cmd);
     flags->engine.add_to(*cmd);
-    cmd->add_option("-i,--input", flags->input, "image file or folder")->required();
-    cmd->add_option("-o,--output", flags->output, "write results here (atomically) instead of stdout");
-    cmd->add_option("--format", flags->format, "text, csv, json or jsonl")
-        ->check(CLI::IsMember({"text", "csv", "json", "jsonl"}));
+    flags->batch.output = "-";
+    flags->batch.add_to(*cmd, "image file, folder or @list.txt",
+                        "write results here (atomically) instead of stdout; with --num-parts: a folder",
+                        /*output_required=*/false);
+    flags->format_option = cmd->add_option("--format", flags->format, "text, csv, json or jsonl")
+                               ->check(CLI::IsMember({"text", "csv", "json", "jsonl"}));
     cmd->add_option("--topk", flags->topk, "classes per image; 0 = all")->check(CLI::NonNegativeNumber);
     cmd->add_option("--output-type", flags->output_type, "prob (softmax) or logit")
         ->check(CLI::IsMember({"prob", "logit"}));
+    cmd->add_option("--chunk", flags->chunk,
+                    "with --num-parts: images per checkpoint file; a restarted part redoes at most one "
+                    "unfinished chunk")
+        ->check(CLI::Range(1, 1000000));
     return [flags, &global] { return run(*flags, global); };
 }
 

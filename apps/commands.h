@@ -17,5 +17,17 @@ Runner add_models(CLI::App& app, const GlobalOptions& global);
 Runner add_info(CLI::App& app, const GlobalOptions& global);
 Runner add_convert(CLI::App& app, const GlobalOptions& global);
 Runner add_bench(CLI::App& app, const GlobalOptions& global);
+Runner add_restore(CLI::App& app, const GlobalOptions& global);  // apps/cmd_restore.cpp
+
+// An `eval` subcommand defined in its own file (cmd_eval_<name>.cpp): its CLI11 node and runner.
+// cmd_eval.cpp lists them, one line each.
+struct EvalSubcommand {
+    CLI::App* app;
+    Runner run;
+};
+EvalSubcommand add_eval_restore(CLI::App& eval, const GlobalOptions& global);
+EvalSubcommand add_eval_seg(CLI::App& eval, const GlobalOptions& global);   // apps/cmd_eval_seg.cpp
+Runner add_segment(CLI::App& app, const GlobalOptions& global);              // apps/cmd_segment.cpp
+Runner add_merge(CLI::App& app, const GlobalOptions& global);  // apps/cmd_merge.cpp (sharded runs)
 
 }  // namespace rv::apps

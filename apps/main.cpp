@@ -1,4 +1,4 @@
-// rwkv-vision: one binary, subcommands classify, eval, convert, models, info, bench.
+// rwkv-vision: one binary, subcommands classify, eval, convert, models, info, bench, merge.
 // Layer: apps. Results go to stdout, diagnostics to stderr; exit statuses in app_common.h.
 #include <CLI/CLI.hpp>
 #include <functional>
@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
         {"classify", add_classify(app, global)}, {"eval", add_eval(app, global)},
         {"models", add_models(app, global)},     {"info", add_info(app, global)},
         {"convert", add_convert(app, global)},   {"bench", add_bench(app, global)},
+        {"merge", add_merge(app, global)},
     };
     // Subcommands accept the global flags too (`rwkv-vision classify --threads 2 ...`).
     std::function<void(CLI::App*)> add_global = [&](CLI::App* cmd) {
