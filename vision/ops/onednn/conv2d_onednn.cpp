@@ -50,6 +50,15 @@ struct Prim {
     std::string impl;
 };
 
+// Sets this thread's oneDNN (OpenMP) threads to 1 for its lifetime, restoring the old value.
+struct OneThread {
+    int previous = set_this_thread_onednn_threads(1);
+    OneThread() = default;
+    OneThread(const OneThread&) = delete;
+    OneThread& operator=(const OneThread&) = delete;
+    ~OneThread() { set_this_thread_onednn_threads(previous); }
+};
+
 // The input rows a block reads, clipped to the image, and the zero padding it needs.
 struct Slab {
     int64_t ih0 = 0, rows = 0, pad_t = 0, pad_b = 0;
@@ -327,8 +336,13 @@ void Conv2d::forward_block(const float* x, int64_t b, int64_t H, int64_t W, floa
         args.insert({DNNL_ARG_SCRATCHPAD,
                      memory(memory::desc({static_cast<int64_t>(scratch)}, dt::u8, tag::a), eng, base)});
     dnnl::stream strm(eng);
-    prim.execute(strm, args);
-    strm.wait();
+    // One block, one thread: oneDNN's OpenMP must not start a team inside a pool worker (whose
+    // OpenMP setting is the default, all CPUs), or the two pools oversubscribe the cores.
+    {
+        const OneThread one;
+        prim.execute(strm, args);
+        strm.wait();
+    }
     if (epi_act || epi_sum)
         for (int64_t i = 0; i < n_out; ++i) {
             float v = epi_act ? activate(post.act, yblk[i]) : yblk[i];
