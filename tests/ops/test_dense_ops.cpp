@@ -140,6 +140,11 @@ TEST(DenseOps, BadSizesAreClearErrors) {
               ErrorCode::kInvalidArgument);
     EXPECT_EQ(code_of([&] { ops::bilinear_resize(x.data(), 1, 4, 4, 1, 0, 4, false, y.data()); }),
               ErrorCode::kInvalidArgument);
+    // A x2 upsample with the factor given upside down (0.5): PyTorch would make 2 rows from 4.
+    EXPECT_EQ(code_of([&] { ops::bilinear_resize(x.data(), 1, 4, 4, 1, 8, 8, false, y.data(), 0.5, 0.5); }),
+              ErrorCode::kInvalidArgument);
+    EXPECT_EQ(code_of([&] { ops::nearest_resize(x.data(), 1, 4, 4, 1, 8, 8, y.data(), 2.0, 3.0); }),
+              ErrorCode::kInvalidArgument);
 }
 
 }  // namespace

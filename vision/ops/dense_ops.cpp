@@ -56,6 +56,17 @@ int64_t nearest_index(int64_t d, int64_t in, int64_t out, double scale_factor) {
     return std::min(static_cast<int64_t>(std::floor(static_cast<float>(d) * scale)), in - 1);
 }
 
+// A scale factor given with the sizes must be the one PyTorch derived them from:
+// out = floor(in · scale_factor) (F.interpolate, in double).
+void check_scale_factor(const char* op, const char* axis, int64_t in, int64_t out, double scale_factor) {
+    if (scale_factor <= 0.0) return;
+    const auto derived = static_cast<int64_t>(std::floor(static_cast<double>(in) * scale_factor));
+    RV_CHECK(derived == out, ErrorCode::kInvalidArgument, op, ": scale_factor ", scale_factor, " on ", axis,
+             " makes ", derived, " from ", in, ", not ", out,
+             ": pass the factor as F.interpolate / nn.Upsample take it (out/in, e.g. 2.0 for a x2 upsample), "
+             "or 0 when the output size was given");
+}
+
 void check_sizes(const char* op, int64_t B, int64_t H, int64_t W, int64_t C) {
     RV_CHECK(B >= 0 && H > 0 && W > 0 && C > 0, ErrorCode::kInvalidArgument, op, ": bad input size [", B,
              ", ", H, ", ", W, ", ", C, "] (NHWC); every size must be positive");
@@ -100,6 +111,8 @@ void bilinear_resize(const float* x, int64_t B, int64_t H, int64_t W, int64_t C,
                      bool align_corners, float* y, double scale_h, double scale_w) {
     check_sizes("bilinear_resize", B, H, W, C);
     RV_CHECK(OH > 0 && OW > 0, ErrorCode::kInvalidArgument, "bilinear_resize: bad output size ", OH, "x", OW);
+    check_scale_factor("bilinear_resize", "H", H, OH, scale_h);
+    check_scale_factor("bilinear_resize", "W", W, OW, scale_w);
     const Taps th = linear_taps(H, OH, align_corners, scale_h);
     const Taps tw = linear_taps(W, OW, align_corners, scale_w);
     for (int64_t b = 0; b < B; ++b)
@@ -123,6 +136,8 @@ void nearest_resize(const float* x, int64_t B, int64_t H, int64_t W, int64_t C, 
                     float* y, double scale_h, double scale_w) {
     check_sizes("nearest_resize", B, H, W, C);
     RV_CHECK(OH > 0 && OW > 0, ErrorCode::kInvalidArgument, "nearest_resize: bad output size ", OH, "x", OW);
+    check_scale_factor("nearest_resize", "H", H, OH, scale_h);
+    check_scale_factor("nearest_resize", "W", W, OW, scale_w);
     for (int64_t b = 0; b < B; ++b)
         for (int64_t oh = 0; oh < OH; ++oh) {
             const int64_t ih = nearest_index(oh, H, OH, scale_h);

@@ -29,16 +29,21 @@ void pixel_unshuffle(const float* x, int64_t B, int64_t H, int64_t W, int64_t C,
 
 // F.interpolate(mode='bilinear', antialias=False) from H×W to OH×OW (up or down), per PyTorch
 // (upsample_bilinear2d): align_corners true → src = dst·(in − 1)/(out − 1) (0 when out = 1);
-// false → src = max(0, (dst + 0.5)·scale − 0.5) with scale = 1/scale_factor when one is given
-// (scale_h/scale_w > 0, as nn.Upsample(scale_factor=…) passes it) else in/out; neighbours clamped
-// to the border, weights computed in float like PyTorch's CPU kernel.
+// false → src = max(0, (dst + 0.5)·scale − 0.5); neighbours clamped to the border, weights
+// computed in float like PyTorch's CPU kernel.
+// scale_factor_h/w: 0 when the output size was given (F.interpolate(size=…); then scale = in/out),
+// or the scale_factor itself when one was (nn.Upsample(scale_factor=2) → 2.0; then scale =
+// 1/scale_factor, which differs from in/out for non-integer factors). A given factor must agree
+// with the sizes as PyTorch derives them, OH = floor(H·scale_factor_h) (kInvalidArgument otherwise,
+// which catches 0.5 passed for a ×2 upsample).
 void bilinear_resize(const float* x, int64_t B, int64_t H, int64_t W, int64_t C, int64_t OH, int64_t OW,
-                     bool align_corners, float* y, double scale_h = 0.0, double scale_w = 0.0);
+                     bool align_corners, float* y, double scale_factor_h = 0.0, double scale_factor_w = 0.0);
 
 // F.interpolate(mode='nearest') (not 'nearest-exact'): src = min(floor(dst·scale), in − 1) with
-// scale = 1/scale_factor when given (> 0), else in/out (in float, like PyTorch).
+// scale = 1/scale_factor when one is given (> 0, checked as for bilinear_resize), else in/out
+// (in float, like PyTorch).
 void nearest_resize(const float* x, int64_t B, int64_t H, int64_t W, int64_t C, int64_t OH, int64_t OW,
-                    float* y, double scale_h = 0.0, double scale_w = 0.0);
+                    float* y, double scale_factor_h = 0.0, double scale_factor_w = 0.0);
 
 // F.pad(x, (l, r, t, b), mode='reflect') on the H and W axes: x [B, H, W, C] ->
 // y [B, H + t + b, W + l + r, C]; the border row/column is not repeated (index −1 reads 1).
