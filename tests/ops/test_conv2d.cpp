@@ -194,6 +194,25 @@ TEST(Conv2d, EveryImplementationMatchesReference) {
     }
 }
 
+TEST(Conv2d, ResidualMayBeTheInput) {
+    // RWKV-UNet's GLSP skip: y = x + SiLU(dwconv(x)), the residual read from the conv's own input.
+    const Conv2dShape s = Conv2dShape::depthwise(24, 5);
+    const Tensor x = random_tensor({2, 30, 33, 24}, -1.0f, 1.0f, 30);
+    const Tensor w = random_tensor({24, 1, 5, 5}, -0.2f, 0.2f, 31);
+    const Tensor b = random_tensor({24}, -0.5f, 0.5f, 32);
+    const Conv2dPost post{Activation::kSilu, x.data()};
+    Tensor expected(x.shape());
+    ops::ref::conv2d(x.data(), w.data(), b.data(), s, 2, 30, 33, expected.data(), post);
+    for (ConvImpl impl : impls_for(s)) {
+        Conv2d conv;
+        conv.set_weights(w, &b, s);
+        conv.set_impl(impl);
+        Tensor y(x.shape());
+        conv.forward(x.data(), 2, 30, 33, y.data(), post);
+        expect_close(std::string("residual = x [") + impl_name(impl) + "]", y.data(), expected, kOpAbs);
+    }
+}
+
 TEST(Conv2d, BlocksCoverLargeMapsInSeveralCalls) {
     Conv2d conv;
     const Conv2dShape s = Conv2dShape::square(48, 48, 3);

@@ -52,7 +52,8 @@ struct Conv2dShape {
 // Fused after y = conv(x) + bias, in this order:
 //   act       element-wise activation
 //   residual  y = act(...) + residual; residual is [B, OH, OW, Cout] (dense) and may be y itself
-//             (accumulate into the output buffer); it must not alias x.
+//             (accumulate into the output buffer) or x itself (a skip around a shape-preserving
+//             conv, e.g. RWKV-UNet's x + SiLU(BN(dwconv(x)))); y itself must never alias x.
 struct Conv2dPost {
     Activation act = Activation::kNone;
     const float* residual = nullptr;
