@@ -67,7 +67,9 @@ TEST_F(Fixtures, EveryFixtureMatchesPyTorch) {
             const Tensor ref = expected_->get(ek);
             EXPECT_EQ(e.shape, ref.shape());
             EXPECT_EQ(e.nbytes, static_cast<size_t>(ref.numel()) * dtype_size(e.dtype));
-            const Tensor got = s.take(key, ref.shape());
+            // get(): the fixtures hold inf and NaN on purpose, which take() refuses for a model.
+            const Tensor got = s.get(key);
+            s.mark_used(key);
             ASSERT_EQ(got.shape(), ref.shape());
             for (int64_t i = 0; i < ref.numel(); ++i)
                 ASSERT_TRUE(same_float(got[i], ref[i]))

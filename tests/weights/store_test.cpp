@@ -210,7 +210,8 @@ TEST(Safetensors, RoundTripKeepsValuesAndMetadata) {
     EXPECT_EQ(s.keys(), (std::vector<std::string>{"b", "d", "empty", "z.last"}));
     for (const auto& [key, t] : std::vector<std::pair<std::string, const Tensor*>>{
              {"z.last", &a}, {"b", &b}, {"empty", &c}, {"d", &d}}) {
-        const Tensor got = s.take(key, t->shape());
+        const Tensor got = s.get(key);  // get(): the values include inf and NaN, which take() refuses
+        ASSERT_EQ(got.shape(), t->shape());
         for (int64_t i = 0; i < t->numel(); ++i)
             EXPECT_EQ(std::bit_cast<uint32_t>(got[i]), std::bit_cast<uint32_t>((*t)[i])) << key << " " << i;
     }

@@ -7,6 +7,7 @@
 #include <span>
 
 #include "vision/core/error.h"
+#include "vision/core/limits.h"
 #include "vision/weights/pickle_reader.h"
 #include "vision/weights/zip_reader.h"
 
@@ -74,6 +75,10 @@ bool is_contiguous(const Shape& shape, const std::vector<int64_t>& strides) {
 }
 
 std::unique_ptr<uint8_t[]> allocate(uint64_t n, const std::string& path, const std::string& what) {
+    // A strided view (stride 0) of a tiny storage can declare a huge shape; refuse before allocating.
+    RV_CHECK(n <= static_cast<uint64_t>(limits().max_tensor_bytes), ErrorCode::kLimit, "'", path, "': ", what,
+             " needs ", n, " bytes, more than the limit of ", limits().max_tensor_bytes,
+             " bytes per tensor (raise it with --max-tensor-bytes or RV_MAX_TENSOR_BYTES)");
     try {
         return std::unique_ptr<uint8_t[]>(new uint8_t[n == 0 ? 1 : n]);
     } catch (const std::bad_alloc&) {

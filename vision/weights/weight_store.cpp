@@ -3,9 +3,11 @@
 #include "vision/weights/weight_store.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 
 #include "vision/core/error.h"
+#include "vision/core/limits.h"
 #include "vision/weights/file_bytes.h"
 #include "vision/weights/half.h"
 #include "vision/weights/pth_reader.h"
@@ -210,6 +212,12 @@ const TensorEntry& WeightStore::entry(const std::string& key) const {
 
 Tensor WeightStore::get(const std::string& key) const {
     const TensorEntry& e = entry(key);
+    // The fp32 copy can be 4x the stored bytes (int8, bool): check before allocating it.
+    const int64_t numel = shape_numel(e.shape);
+    RV_CHECK(numel <= limits().max_tensor_bytes / int64_t{4}, ErrorCode::kLimit, "'", impl_->path,
+             "': tensor '", key, "' of shape ", shape_str(e.shape), " needs ", numel,
+             " x 4 bytes as fp32, more than the limit of ", limits().max_tensor_bytes,
+             " bytes per tensor (raise it with --max-tensor-bytes or RV_MAX_TENSOR_BYTES)");
     Tensor t(e.shape);
     const size_t n = static_cast<size_t>(t.numel());
     RV_ASSERT(e.nbytes == n * dtype_size(e.dtype));
@@ -257,6 +265,13 @@ Tensor WeightStore::take(const std::string& key, const std::optional<Shape>& exp
         RV_THROW(ErrorCode::kShapeMismatch, "'", impl_->path, "': tensor '", key, "' has shape ",
                  shape_str(e.shape), " but the model expects ", shape_str(*expected));
     Tensor t = get(key);
+    // A NaN or infinity in a weight would silently turn every output into NaN: a damaged file.
+    const float* v = t.data();
+    for (int64_t i = 0; i < t.numel(); ++i) {
+        RV_CHECK(std::isfinite(v[i]), ErrorCode::kCorruptFile, "'", impl_->path, "': tensor '", key,
+                 "' holds ", v[i], " at flat index ", i,
+                 "; weights must be finite (the file is damaged or the training diverged)");
+    }
     impl_->used.insert(key);
     return t;
 }

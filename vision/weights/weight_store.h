@@ -62,7 +62,10 @@ public:
     const TensorEntry& entry(const std::string& key) const;  // throws kNotFound naming the file
 
     // Converts to fp32 (f16/bf16/f64/ints widened) and marks the key used. `expected` (if given)
-    // must match exactly, else kShapeMismatch naming file, key, expected and found shapes.
+    // must match exactly, else kShapeMismatch naming file, key, expected and found shapes. Every
+    // value must be finite (a NaN or infinity in a weight is a damaged file): else kCorruptFile
+    // naming the key and the first bad index. get() converts without that check. Both refuse a
+    // tensor over rv::limits().max_tensor_bytes as fp32 (kLimit) before allocating it.
     Tensor take(const std::string& key, const std::optional<Shape>& expected = std::nullopt);
     Tensor get(const std::string& key) const;  // like take() without marking or checking
 

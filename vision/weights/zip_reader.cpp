@@ -7,6 +7,7 @@
 #include <new>
 
 #include "vision/core/error.h"
+#include "vision/core/limits.h"
 
 namespace rv::weights {
 
@@ -250,6 +251,10 @@ std::span<const uint8_t> ZipReader::read(const ZipEntry& e, std::unique_ptr<uint
         return {in, static_cast<size_t>(e.size)};
     }
 
+    // The declared size is bounded by the deflate ratio only: a small file can still ask for GiBs.
+    RV_CHECK(e.size <= static_cast<uint64_t>(limits().max_tensor_bytes), ErrorCode::kLimit, "'", source_,
+             "': zip entry '", e.name, "' inflates to ", e.size, " bytes, more than the limit of ",
+             limits().max_tensor_bytes, " bytes (raise it with --max-tensor-bytes or RV_MAX_TENSOR_BYTES)");
     try {
         owned.reset(new uint8_t[e.size == 0 ? 1 : e.size]);
     } catch (const std::bad_alloc&) {
