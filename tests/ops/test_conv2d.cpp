@@ -158,6 +158,11 @@ const Case kCases[] = {
     {1, 26, 27, 16, 24, 3, 1, 1, 1, 4, Activation::kNone, false},
     {1, 3, 4, 9, 9, 5, 1, 2, 1, 9, Activation::kNone, true},    // image smaller than the kernel
     {1, 70, 9, 8, 8, 7, 1, 0, 1, 8, Activation::kRelu, false},  // no padding: "valid"
+    // Several row blocks per image for depthwise, strided and dilated convs (halo and edge padding
+    // of each block's input slab).
+    {2, 90, 64, 48, 48, 5, 1, 2, 1, 48, Activation::kSilu, true},
+    {1, 120, 50, 32, 32, 3, 2, 1, 1, 1, Activation::kRelu, true},
+    {1, 100, 30, 16, 16, 3, 1, 2, 2, 1, Activation::kNone, false},
 };
 
 TEST(Conv2d, EveryImplementationMatchesReference) {
