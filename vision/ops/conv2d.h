@@ -97,7 +97,8 @@ public:
 
     // The same work cut into fixed blocks, for callers that schedule it themselves:
     // blocks(H, W) output row blocks per image; forward_block computes block `blk` of image `b`
-    // (x and y point at the whole batch, post.residual too). Every block is written by one call.
+    // (x and y point at the whole batch, post.residual too). Every block is written by one call;
+    // each call runs single-threaded, so blocks may run concurrently from any threads.
     int64_t blocks(int64_t H, int64_t W) const;
     void forward_block(const float* x, int64_t b, int64_t H, int64_t W, float* y, int64_t blk,
                        const Conv2dPost& post = {}) const;
@@ -124,7 +125,7 @@ void batch_norm_scale_shift(const Tensor& gamma, const Tensor& beta, const Tenso
 // A per-input-channel affine map x·scale + shift applied BEFORE a convolution, folded into it:
 // w'[o, i] = w[o, i]·scale[i], b'[o] = b[o] + Σ_i,k w[o, i, k]·shift[i]. Exact only where the conv
 // never reads padding (the shift would be added to padded zeros too), so it requires zero padding
-// (1×1 convs); throws kUnsupported otherwise. groups must be 1.
+// (1×1 convs); throws kUnsupported otherwise. Any groups (scale/shift index the input channels).
 void fold_affine_before_conv(Tensor& weight, Tensor& bias, const Conv2dShape& shape, const Tensor& scale,
                              const Tensor& shift);
 
