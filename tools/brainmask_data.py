@@ -32,7 +32,7 @@ MRICRON = "/usr/share/mricron/templates"
 ITK_DATA = "/usr/share/doc/insighttoolkit5-examples/examples/Data"
 TEST_IMAGE = os.path.join(ITK_DATA, "KmeansTest_T1UCharRaw.nii.gz")
 TEST_MASK = os.path.join(ITK_DATA, "KmeansTest_T1RawSkullStrip.nii.gz")
-INPUT = 96
+INPUT = 64
 P_LO, P_HI = 0.5, 99.5
 
 
