@@ -26,8 +26,11 @@ using dnnl::memory;
 using dt = memory::data_type;
 using tag = memory::format_tag;
 
-// Multiply-adds per block the row blocks aim at: large enough that the per-call cost (~10 µs) is
-// small, small enough that a 56×56 map still gives the two threads a block each.
+// Multiply-adds per block the row blocks aim at (at least one output row per block): large enough
+// that the fixed cost of a call (primitive lookup under the mutex, memory objects, stream) is small,
+// small enough that a 256² map is spread over several threads. Measured: 4 M, 16 M and one block per
+// image differed by less than the noise except for 3×3 48→48 at 256², where one block per image was
+// slowest (benchmarks/RESULTS.md, "Dense ops").
 constexpr int64_t kBlockMacs = 4'000'000;
 
 // Per-thread scratch for oneDNN's scratchpad, grown on first use (forward never shares it).
