@@ -163,6 +163,11 @@ const Case kCases[] = {
     {2, 90, 64, 48, 48, 5, 1, 2, 1, 48, Activation::kSilu, true},
     {1, 120, 50, 32, 32, 3, 2, 1, 1, 1, Activation::kRelu, true},
     {1, 100, 30, 16, 16, 3, 1, 2, 2, 1, Activation::kNone, false},
+    // Strides that leave input columns unread at the right / bottom (PyTorch's floor), even kernels.
+    {1, 10, 10, 8, 8, 3, 2, 0, 1, 1, Activation::kNone, false},
+    {1, 17, 13, 8, 8, 5, 3, 1, 1, 1, Activation::kNone, false},
+    {1, 9, 9, 8, 8, 4, 2, 1, 1, 1, Activation::kNone, false},
+    {2, 9, 11, 8, 8, 2, 2, 0, 1, 1, Activation::kNone, false},
 };
 
 TEST(Conv2d, EveryImplementationMatchesReference) {
