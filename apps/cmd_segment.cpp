@@ -142,6 +142,8 @@ int run(const SegmentFlags& f, const GlobalOptions& g) {
                                      id.c_str(), static_cast<long long>(done), static_cast<long long>(total));
                     };
                 const std::vector<std::string> probs(outputs.begin() + 1, outputs.end());
+                std::error_code ec;
+                fs::create_directories(fs::path(outputs[0]).parent_path(), ec);
                 const heads::CaseTiming t = heads::segment_case(net, c, outputs[0], probs, options);
                 if (tty) std::fprintf(stderr, "\r%78s\r", "");
                 record.update({{"status", "ok"},

@@ -10,6 +10,8 @@ Writes tests/fixtures/medical/:
   other/vol.mha, vol.nrrd    the same voxels as MetaImage and NRRD (headers written by hand)
   other/slice.png            an 8-bit 2-D slice
   corrupt/                   truncated, 4-D, zero-size, NaN, not-a-NIfTI files
+  tiny_seg.safetensors       a random-weight 2-class RWKV-UNet (preset rwkv_unet_n, 64x64 input) with
+                             brainmask_t1-style metadata, for the segment CLI tests
   zoom.json                  scipy.ndimage.zoom order 3 / order 0 of small float32 planes (the
                              resampling of the official RWKV-UNet test script)
 Needs numpy, nibabel, pydicom, PIL (Debian: python3-nibabel python3-pydicom python3-pil).
@@ -229,7 +231,33 @@ def write_zoom():
         json.dump(cases, f)
 
 
+def write_tiny_model():
+    import sys
+    import torch
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from rwkv_ref.rwkv_unet import build_unet, config_json_text, unused_keys
+    from rwkv_ref.safetensors_io import save_safetensors
+    torch.manual_seed(0)
+    model = build_unet({"arch": "rwkv_unet_n", "num_classes": 2, "img_size": 64, "name": "tiny_seg"})
+    # BatchNorm statistics away from identity so folding is exercised
+    for m in model.modules():
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.running_mean.uniform_(-0.1, 0.1)
+            m.running_var.uniform_(0.8, 1.2)
+    un = set(unused_keys(model))
+    tensors = {k: v.detach().float().contiguous() for k, v in model.state_dict().items() if k not in un}
+    pre = {"input_h": 64, "input_w": 64, "in_channels": 1, "repeat_gray_to_rgb": True, "orientation": "RAS",
+           "slice_axis": 2, "any_axis": True, "resize_in": "bilinear", "resize_out": "bilinear_logits",
+           "train_spacing_mm": 0.0, "intensity": {"mode": "percentile", "p_lo": 0.5, "p_hi": 99.5,
+                                                  "nonzero_only": False, "lo": 0.0, "hi": 1.0, "mean": 0.0,
+                                                  "std": 1.0}}
+    meta = {"format": "rwkv-vision", "task": "segmentation", "arch": "rwkv_unet", "config": config_json_text(model.cfg),
+            "preprocess": json.dumps(pre, sort_keys=True), "labels": json.dumps(["background", "foreground"])}
+    save_safetensors(os.path.join(ROOT, "tiny_seg.safetensors"), tensors, meta)
+
+
 if __name__ == "__main__":
+    write_tiny_model()
     write_zoom()
     write_nifti()
     write_dicom()
