@@ -160,7 +160,15 @@ Runner add_eval(CLI::App& app, const GlobalOptions& global) {
     cls->add_option("-o,--output", flags->output, "also write the JSON report to this file");
     cls->add_option("--format", flags->format, "text or json (stdout)")
         ->check(CLI::IsMember({"text", "json"}));
-    return [flags, &global, cls] { return cls->parsed() ? run(*flags, global) : kExitUsage; };
+    const std::vector<EvalSubcommand> more = {
+        add_eval_seg(*eval, global),
+    };
+    return [flags, &global, cls, more] {
+        if (cls->parsed()) return run(*flags, global);
+        for (const auto& sub : more)
+            if (sub.app->parsed()) return sub.run();
+        return kExitUsage;
+    };
 }
 
 }  // namespace rv::apps

@@ -23,6 +23,7 @@ int main(int argc, char** argv) {
         {"models", add_models(app, global)},     {"info", add_info(app, global)},
         {"convert", add_convert(app, global)},   {"bench", add_bench(app, global)},
         {"merge", add_merge(app, global)},
+        {"segment", add_segment(app, global)},
     };
     // Subcommands accept the global flags too (`rwkv-vision classify --threads 2 ...`).
     std::function<void(CLI::App*)> add_global = [&](CLI::App* cmd) {
