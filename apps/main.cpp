@@ -22,8 +22,8 @@ int main(int argc, char** argv) {
         {"classify", add_classify(app, global)}, {"eval", add_eval(app, global)},
         {"models", add_models(app, global)},     {"info", add_info(app, global)},
         {"convert", add_convert(app, global)},   {"bench", add_bench(app, global)},
-        {"merge", add_merge(app, global)},
-        {"segment", add_segment(app, global)},
+        {"merge", add_merge(app, global)},       {"segment", add_segment(app, global)},
+        {"restore", add_restore(app, global)},
     };
     // Subcommands accept the global flags too (`rwkv-vision classify --threads 2 ...`).
     std::function<void(CLI::App*)> add_global = [&](CLI::App* cmd) {
