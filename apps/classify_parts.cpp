@@ -12,6 +12,7 @@
 
 #include "apps/app_common.h"
 #include "vision/core/error.h"
+#include "vision/core/stop_signal.h"
 
 namespace rv::apps {
 namespace fs = std::filesystem;
@@ -219,6 +220,15 @@ int run_classify_part(const ClassifyPart& job, const ComputeItems& compute) {
                     if (rec[k].state == Record::kOk) std::string().swap(rec[k].payload);
             }
         });
+    // Stopped by SIGTERM/SIGINT (Slurm's requeue, scancel, preemption): the committed chunks stay
+    // for the restart; nothing else is written. main turns the status into 128 + signal.
+    if (stop_requested()) {
+        size_t committed = 0;
+        for (size_t j = 0; j < chunks; ++j) committed += remaining[j] == 0 ? 1 : 0;
+        std::cerr << tag << ": stopped by a signal; " << committed << " of " << chunks
+                  << " checkpoints committed, a rerun continues from there\n";
+        return kExitSomeFailed;
+    }
     std::vector<FailedItem> failed;
     for (size_t i = 0; i < n; ++i) {
         RV_ASSERT(rec[i].state != Record::kPending);

@@ -14,6 +14,7 @@
 #include "apps/shard.h"
 #include "heads/classifier.h"
 #include "vision/core/error.h"
+#include "vision/core/stop_signal.h"
 #include "vision/core/threading.h"
 #include "vision/metrics/classification_metrics.h"
 
@@ -141,6 +142,10 @@ int run(const ClassifyFlags& f, const GlobalOptions& g) {
             }
         });
     progress.finish();
+    if (stop_requested()) {  // a signal: no partial results file (main reports 128 + signal)
+        std::cerr << "rwkv-vision: stopped by a signal; no results written\n";
+        return kExitSomeFailed;
+    }
     if (f.format == "json")
         out << json_all.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
     write_output(f.batch.output, out.str());

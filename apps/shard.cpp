@@ -11,6 +11,7 @@
 
 #include "apps/app_common.h"
 #include "vision/core/error.h"
+#include "vision/core/stop_signal.h"
 
 namespace rv::apps {
 namespace fs = std::filesystem;
@@ -355,7 +356,10 @@ int run_output_items(
     std::vector<FailedItem> failed;
     size_t skipped = 0;
     Progress progress(items.size(), !quiet);
+    size_t attempted = 0;
     for (const auto& item : items) {
+        if (stop_requested()) break;  // SIGTERM/SIGINT: finish nothing new (outputs are atomic)
+        ++attempted;
         progress.step(item.input);
         std::vector<std::string> outputs;
         outputs.reserve(item.outputs.size());
@@ -380,6 +384,11 @@ int run_output_items(
     }
     progress.finish();
     if (flags.sharded()) write_failed_list(flags.output, part, failed);
+    if (attempted < items.size()) {
+        std::cerr << "rwkv-vision: stopped by a signal after " << attempted << " of " << items.size()
+                  << " items; a rerun skips the finished ones\n";
+        return kExitSomeFailed;
+    }
     if (!quiet && skipped)
         std::cerr << "rwkv-vision: " << skipped << " of " << items.size()
                   << " items already had their outputs (skipped; --overwrite redoes them)\n";

@@ -156,6 +156,8 @@ int batch_exit_status(size_t failed);
 //    output through write_atomically (apps/app_common.h); an exception marks the item failed
 //    (named on stderr) and the others still run;
 //  - sharded: writes OUT/_parts/part-K-of-N.failed, or removes a stale one;
+//  - stops between items on SIGINT/SIGTERM (rv::stop_requested), returning 3 (main reports
+//    128 + signal);
 // and returns batch_exit_status. Output folders are created as needed.
 int run_output_items(
     const BatchFlags& flags, const std::string& kind, const std::vector<ManifestItem>& items,
