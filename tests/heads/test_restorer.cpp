@@ -39,7 +39,8 @@ TEST(Restorer, OfficialPthWithInferredConfig) { check_case("gray_pth", "gray_pth
 
 double mean_abs_diff(const Tensor& a, const Tensor& b) {
     double s = 0;
-    for (int64_t i = 0; i < a.numel(); ++i) s += std::fabs(static_cast<double>(a[i]) - static_cast<double>(b[i]));
+    for (int64_t i = 0; i < a.numel(); ++i)
+        s += std::fabs(static_cast<double>(a[i]) - static_cast<double>(b[i]));
     return s / static_cast<double>(a.numel());
 }
 
