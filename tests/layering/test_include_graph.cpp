@@ -65,6 +65,10 @@ TEST(Layering, IncludesPointDownTheStack) {
                     violations.push_back(where + " (oneDNN only in vision/ops/onednn)");
                 if (inc.starts_with("opencv2/") && own != "vision/image" && own != "apps")
                     violations.push_back(where + " (OpenCV only in vision/image and apps)");
+                // ITK (itk*.h, and the nifti1/gdcm headers it ships) only in the medical IO sources.
+                if ((inc.starts_with("itk") || inc.starts_with("nifti1") || inc.starts_with("gdcm")) &&
+                    !(rel.starts_with("vision/image/medical") && rel.ends_with(".cpp")))
+                    violations.push_back(where + " (ITK only in vision/image/medical*.cpp)");
                 if (inc.starts_with("tbb/") && rel != "vision/core/threading.cpp" && own != "vision/ops")
                     violations.push_back(where + " (TBB only in vision/core/threading.cpp and kernels)");
                 if (rel.ends_with(".h") &&
