@@ -47,6 +47,24 @@ void RestoreRun::linear(const ops::SplitLinear& lin, const float* x, int64_t row
     run_linear(ctx_, lin, x, 1, rows, y, post);
 }
 
+Tensor RestoreRun::take(int64_t n) {
+    size_t best = free_.size();
+    for (size_t i = 0; i < free_.size(); ++i)
+        if (free_[i].numel() >= n && (best == free_.size() || free_[i].numel() < free_[best].numel()))
+            best = i;
+    if (best == free_.size()) {
+        free_.clear();  // all too small for this level: release them before allocating
+        return Tensor({n});
+    }
+    Tensor t = std::move(free_[best]);
+    free_.erase(free_.begin() + static_cast<std::ptrdiff_t>(best));
+    return t;
+}
+
+void RestoreRun::give(Tensor&& t) {
+    if (!t.empty()) free_.push_back(std::move(t));
+}
+
 void OmniShift::load(const ParamReader& p, int64_t C) {
     const Tensor alpha = p.take("alpha", {4});
     const Tensor w1 = p.take("conv1x1.weight", {C, 1, 1, 1});
@@ -129,7 +147,7 @@ void RestoreBlock::attention(RestoreRun& run, float* x, int64_t B, int64_t H, in
                              const std::string& pfx) const {
     ForwardContext& ctx = run.ctx();
     const int64_t T = H * W, rows = B * T, C = C_;
-    Tensor a({rows * C}), xs({rows * C}), k({rows * C}), y0({rows * C});
+    Tensor a = run.take(rows * C), xs = run.take(rows * C), k = run.take(rows * C), y0 = run.take(rows * C);
     run_layer_norm(ctx, x, ln1_w_.data(), ln1_b_.data(), kLnEps, a.data(), rows, C);
     att_shift_.forward(run, a.data(), B, H, W, xs.data());
     run.linear(att_key_, xs.data(), rows, k.data(), {});
@@ -154,17 +172,21 @@ void RestoreBlock::attention(RestoreRun& run, float* x, int64_t B, int64_t H, in
     res.scale = gamma1_.data();
     res.accumulate = true;
     run.linear(att_output_, a.data(), rows, x, res);
+    run.give(std::move(a));
+    run.give(std::move(xs));
+    run.give(std::move(k));
+    run.give(std::move(y0));
 }
 
 void RestoreBlock::channel_mix(RestoreRun& run, float* x, int64_t B, int64_t H, int64_t W) const {
     ForwardContext& ctx = run.ctx();
     const int64_t rows = B * H * W, C = C_;
-    Tensor a({rows * C}), xs({rows * C});
+    Tensor a = run.take(rows * C), xs = run.take(rows * C);
     run_layer_norm(ctx, x, ln2_w_.data(), ln2_b_.data(), kLnEps, a.data(), rows, C);
     ffn_shift_.forward(run, a.data(), B, H, W, xs.data());
-    a = Tensor();
+    run.give(std::move(a));
     const int64_t chunk = std::min(rows, kFfnRows);
-    Tensor h({chunk * hidden_}), r({chunk * C});
+    Tensor h = run.take(chunk * hidden_), r = run.take(chunk * C);
     for (int64_t r0 = 0; r0 < rows; r0 += chunk) {
         const int64_t n = std::min(chunk, rows - r0);
         ops::PostOps sq;
@@ -181,6 +203,9 @@ void RestoreBlock::channel_mix(RestoreRun& run, float* x, int64_t B, int64_t H, 
         res.accumulate = true;
         run.linear(ffn_value_, h.data(), n, x + r0 * C, res);
     }
+    run.give(std::move(xs));
+    run.give(std::move(h));
+    run.give(std::move(r));
 }
 
 void RestoreBlock::forward(RestoreRun& run, float* x, int64_t B, int64_t H, int64_t W,
