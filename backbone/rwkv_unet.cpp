@@ -198,8 +198,8 @@ void UpBlock::load(const ParamReader& p, weights::WeightStore& store, int64_t di
 FeatureMap UpBlock::forward(const FeatureMap& x) const {
     FeatureMap y = proj.forward(conv_local.forward(conv.forward(x)));
     FeatureMap up = FeatureMap::make(y.B, 2 * y.H, 2 * y.W, y.C);
-    // nn.Upsample(scale_factor=2, mode='bilinear'): align_corners False, scale 1/2.
-    ops::bilinear_resize(y.ptr(), y.B, y.H, y.W, y.C, up.H, up.W, false, up.ptr(), 0.5, 0.5);
+    // nn.Upsample(scale_factor=2, mode='bilinear'): align_corners False, the factor passed on.
+    ops::bilinear_resize(y.ptr(), y.B, y.H, y.W, y.C, up.H, up.W, false, up.ptr(), 2.0, 2.0);
     return up;
 }
 
