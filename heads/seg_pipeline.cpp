@@ -13,7 +13,6 @@
 
 #include "vision/core/error.h"
 #include "vision/image/spline_zoom.h"
-#include "vision/metrics/seg_metrics.h"
 #include "vision/ops/dense_ops.h"
 
 namespace rv::heads {
@@ -40,18 +39,37 @@ void check_same_grid(const image::Volume& a, const image::Volume& b) {
              "'; resample the channels onto one grid first");
 }
 
+// numpy.percentile (default 'linear') of float values; reorders them. Same index arithmetic as
+// metrics::percentile_linear.
+double percentile(std::vector<float>& values, double q) {
+    const double qq = q / 100.0;
+    const double pos = (static_cast<double>(values.size()) * qq + (1.0 + qq * (1.0 - 1.0 - 1.0))) - 1.0;
+    const auto lo =
+        static_cast<size_t>(std::clamp(std::floor(pos), 0.0, static_cast<double>(values.size() - 1)));
+    const size_t hi = std::min(lo + 1, values.size() - 1);
+    std::nth_element(values.begin(), values.begin() + static_cast<long>(lo), values.end());
+    const auto a = static_cast<double>(values[lo]);
+    double b = a;
+    if (hi != lo)
+        b = static_cast<double>(*std::min_element(values.begin() + static_cast<long>(lo) + 1, values.end()));
+    const double t = pos - std::floor(pos);
+    return t >= 0.5 ? b - (b - a) * (1.0 - t) : a + (b - a) * t;
+}
+
 // SegIntensity over a whole volume, in place.
 void normalise(std::vector<float>& v, const SegIntensity& s, const std::string& path) {
     double lo = s.lo, hi = s.hi;
     if (s.mode == "percentile") {
-        std::vector<double> values;
+        // A float copy (half the memory of doubles: 300 MiB for a 512x512x300 CT); the two order
+        // statistics are exact either way and are interpolated in double as numpy.percentile does.
+        std::vector<float> values;
         values.reserve(v.size());
         for (float x : v)
-            if (!s.nonzero_only || x != 0.0f) values.push_back(static_cast<double>(x));
+            if (!s.nonzero_only || x != 0.0f) values.push_back(x);
         RV_CHECK(!values.empty(), ErrorCode::kInvalidArgument, "'", path,
                  "' has no non-zero voxel to take intensity percentiles from");
-        lo = metrics::percentile_linear(values, s.p_lo);
-        hi = metrics::percentile_linear(values, s.p_hi);
+        lo = percentile(values, s.p_lo);
+        hi = percentile(values, s.p_hi);
     } else if (s.mode == "none") {
         lo = 0.0;
         hi = 0.0;
