@@ -161,6 +161,7 @@ Runner add_eval(CLI::App& app, const GlobalOptions& global) {
     cls->add_option("--format", flags->format, "text or json (stdout)")
         ->check(CLI::IsMember({"text", "json"}));
     const std::vector<EvalSubcommand> more = {
+        add_eval_restore(*eval, global),
         add_eval_seg(*eval, global),
     };
     return [flags, &global, cls, more] {
