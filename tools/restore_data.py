@@ -152,6 +152,16 @@ def _debian_licence(pkg, path):
     return best
 
 
+def _plasma_metadata(path):
+    """Author and licence a Plasma wallpaper declares in its metadata.json (per photo)."""
+    meta = os.path.join(path.split("/contents/")[0], "metadata.json")
+    if "/wallpapers/" not in path or not os.path.exists(meta):
+        return {}
+    plugin = json.load(open(meta, encoding="utf-8")).get("KPlugin", {})
+    authors = ", ".join(a.get("Name", "") for a in plugin.get("Authors", []))
+    return {"author": authors, "wallpaper_license": plugin.get("License", "")}
+
+
 def sha256(path):
     if path == "scipy.misc.face":
         import scipy.misc
@@ -164,7 +174,7 @@ def manifest():
     items = []
     for pkg, p in train_files():
         items.append({"split": split_of(p), "name": photo_name(p), "package": pkg, "path": p,
-                      "sha256": sha256(p), **_debian_licence(pkg, p)})
+                      "sha256": sha256(p), **_debian_licence(pkg, p), **_plasma_metadata(p)})
     for pkg, p in TEST_FILES:
         items.append({"split": "test", "name": test_name(p), "package": pkg, "path": p, "sha256": sha256(p),
                       **_debian_licence(pkg, p)})
