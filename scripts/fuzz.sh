@@ -14,11 +14,11 @@ SECONDS_EACH=${1:-2100}
 BUILD=${2:-/work/build-fuzz}
 shift $(($# < 2 ? $# : 2))
 HARNESSES=("$@")
-[[ ${#HARNESSES[@]} -gt 0 ]] || HARNESSES=(pth safetensors config image)
+[[ ${#HARNESSES[@]} -gt 0 ]] || HARNESSES=(pth safetensors config image nifti)
 
 # Per-format input size bound: the largest seed plus room to grow; the JSON parser gains nothing
 # from megabyte inputs, checkpoints and images need a few tens of KB to keep real structure.
-declare -A MAX_LEN=([pth]=65536 [safetensors]=16384 [config]=4096 [image]=65536)
+declare -A MAX_LEN=([pth]=65536 [safetensors]=16384 [config]=4096 [image]=65536 [nifti]=65536)
 
 if [[ ! -f $BUILD/build.ninja ]]; then
     CC=clang CXX=clang++ cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \

@@ -22,5 +22,6 @@ bool run_pth(const uint8_t* data, size_t size);          // WeightStore::from_by
 bool run_safetensors(const uint8_t* data, size_t size);  // the same for .safetensors bytes
 bool run_config(const uint8_t* data, size_t size);       // config_from_json on the bytes as text
 bool run_image(const uint8_t* data, size_t size);        // decode_image (RGB and gray) through our loader
+bool run_nifti(const uint8_t* data, size_t size);        // NIfTI-1 header read + data checks (medical IO)
 
 }  // namespace rv::fuzz

@@ -3,7 +3,7 @@
 
 Seeds are the small test fixtures of each format plus a few generated files for formats the
 fixtures lack (safetensors in every dtype, BMP/TIFF/WebP/PNM/16-bit images). Usage:
-    python3 tests/fuzz/make_seeds.py OUT_DIR     -> OUT_DIR/{pth,safetensors,config,image}/
+    python3 tests/fuzz/make_seeds.py OUT_DIR     -> OUT_DIR/{pth,safetensors,config,image,nifti}/
 """
 import glob
 import json
@@ -80,7 +80,7 @@ def write_images(out):
 
 def main():
     out = sys.argv[1]
-    dirs = {k: os.path.join(out, k) for k in ("pth", "safetensors", "config", "image")}
+    dirs = {k: os.path.join(out, k) for k in ("pth", "safetensors", "config", "image", "nifti")}
     for d in dirs.values():
         os.makedirs(d, exist_ok=True)
     copy_small("tests/fixtures/weights/*.pth", dirs["pth"], 64 << 10)
@@ -93,6 +93,8 @@ def main():
         copy_small(f"tests/fixtures/image/*.{ext}", dirs["image"], 16 << 10)
         copy_small(f"tests/fixtures/cli/*.{ext}", dirs["image"], 16 << 10)
     write_images(dirs["image"])
+    copy_small("tests/fixtures/medical/nifti/*.nii*", dirs["nifti"], 64 << 10)
+    copy_small("tests/fixtures/medical/corrupt/*.nii*", dirs["nifti"], 64 << 10)
     for k, d in dirs.items():
         print(k, len(os.listdir(d)), "seeds,", sum(os.path.getsize(os.path.join(d, f)) for f in os.listdir(d)), "bytes")
 

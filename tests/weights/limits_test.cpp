@@ -3,6 +3,8 @@
 #include "vision/core/limits.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cmath>
 #include <cstring>
@@ -75,6 +77,19 @@ TEST_F(WeightLimits, NonFiniteWeightsFailTakeNamingTheKey) {
             EXPECT_NE(m.find("flat index 4"), std::string::npos) << m;
         }
     }
+}
+
+TEST(WeightFiles, FifoIsRefusedWithoutBlocking) {
+    const std::string fifo = "/tmp/rv_weights_fifo_" + std::to_string(::getpid()) + ".pth";
+    ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+    try {
+        (void)WeightStore::open(fifo);  // before the fix: open(2) waited for a writer forever
+        ADD_FAILURE() << "a FIFO was accepted";
+    } catch (const Error& e) {
+        EXPECT_EQ(e.code(), ErrorCode::kInvalidArgument);
+        EXPECT_NE(std::string(e.what()).find("not a regular file"), std::string::npos) << e.what();
+    }
+    ::unlink(fifo.c_str());
 }
 
 }  // namespace

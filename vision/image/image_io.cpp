@@ -7,12 +7,14 @@
 // as IMREAD_COLOR would), ANYCOLOR gives 1 channel for gray files and 3 (B,G,R) otherwise; alpha
 // is dropped by the codec, as with IMREAD_COLOR. Checked against cv2.imread(IMREAD_COLOR) on the
 // fixtures in tests/fixtures/image (EXIF-rotated JPEG, 16-bit, RGBA, gray+alpha PNGs).
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <exception>
 #include <filesystem>
 #include <fstream>
+#include <initializer_list>
 #include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
@@ -66,6 +68,23 @@ void check_pixels(int64_t width, int64_t height, int64_t max_pixels, const std::
              " pixels, more than the limit of ", max_pixels, " pixels");
 }
 
+// Only these formats reach OpenCV: its other decoders (Radiance HDR, Sun raster, PFM, PAM, EXR,
+// GDAL, ...) are rarely exercised, and some of them copy the bytes to a temporary file in /tmp
+// before decoding (found by fuzzing: imdecode of an RGBE header). JPEG 2000 has no size peek, so
+// OpenCV's own pixel limit and ours after decoding apply to it.
+bool has_supported_magic(const std::vector<uint8_t>& b) {
+    const auto starts = [&](std::initializer_list<uint8_t> m) {
+        return b.size() >= m.size() && std::equal(m.begin(), m.end(), b.begin());
+    };
+    if (starts({0x89, 'P', 'N', 'G'}) || starts({0xFF, 0xD8}) || starts({'B', 'M'})) return true;
+    if (starts({'I', 'I', 42, 0}) || starts({'M', 'M', 0, 42})) return true;  // TIFF
+    if (b.size() >= 12 && starts({'R', 'I', 'F', 'F'}) && b[8] == 'W' && b[9] == 'E' && b[10] == 'B' &&
+        b[11] == 'P')
+        return true;                                                                         // WebP
+    if (b.size() >= 2 && b[0] == 'P' && b[1] >= '1' && b[1] <= '6') return true;             // PNM
+    return starts({0, 0, 0, 0x0C, 'j', 'P', ' ', ' '}) || starts({0xFF, 0x4F, 0xFF, 0x51});  // JPEG 2000
+}
+
 }  // namespace
 
 Image8 decode_image(const std::vector<uint8_t>& bytes, ColorMode mode, const std::string& name,
@@ -75,6 +94,8 @@ Image8 decode_image(const std::vector<uint8_t>& bytes, ColorMode mode, const std
     RV_CHECK(bytes.size() <= static_cast<size_t>(INT32_MAX), ErrorCode::kLimit, "image '", name,
              "' is larger than 2 GiB");
 
+    RV_CHECK(has_supported_magic(bytes), ErrorCode::kCorruptFile, "image '", name,
+             "' is not a PNG, JPEG, BMP, TIFF, WebP, PNM or JPEG 2000 file (or its first bytes are damaged)");
     // Refuse oversized rasters before a codec allocates for them.
     if (const auto header = peek_image_header(bytes.data(), bytes.size())) {
         check_pixels(header->width, header->height, max_pixels, name);
