@@ -13,6 +13,7 @@
 #include "apps/model_flags.h"
 #include "heads/classifier.h"
 #include "vision/core/error.h"
+#include "vision/core/stop_signal.h"
 #include "vision/core/threading.h"
 #include "vision/metrics/classification_metrics.h"
 
@@ -99,6 +100,12 @@ int run(const EvalFlags& f, const GlobalOptions& g) {
                               }
                           });
     progress.finish();
+    // Interrupted (SIGINT/SIGTERM): accuracy over a prefix would pass for the real figure; report none.
+    if (stop_requested()) {
+        std::cerr << "rwkv-vision: eval stopped by a signal after " << acc.count() + failed << " of "
+                  << files.size() << " images; no report written\n";
+        return kExitSomeFailed;
+    }
     const int64_t done = acc.count();
     if (done == 0) {
         std::cerr << "rwkv-vision: every image failed; no accuracy to report\n";

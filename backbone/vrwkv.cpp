@@ -6,6 +6,7 @@
 
 #include "backbone/parallel_kernels.h"
 #include "vision/core/error.h"
+#include "vision/core/limits.h"
 #include "vision/core/threading.h"
 #include "vision/ops/ref/patch_ref.h"
 #include "vision/ops/ref/resize_ref.h"
@@ -121,6 +122,9 @@ void Vrwkv::prepare_context(ForwardContext& ctx, int64_t B, int64_t H, int64_t W
     if (ctx.B == B && ctx.H == H && ctx.W == W) return;  // sized for this shape already
     int64_t Hp = 0, Wp = 0;
     check_input(B, cfg_.in_channels, H, W, Hp, Wp);
+    RV_CHECK(Hp <= limits().max_tokens / Wp, ErrorCode::kLimit, "input [", B, ", ", cfg_.in_channels, ", ", H,
+             ", ", W, "] makes ", Hp, "x", Wp, " patch tokens, more than the limit of ", limits().max_tokens,
+             ": use a smaller image or drop --no-resize (or raise --max-tokens / RV_MAX_TOKENS)");
     const int64_t T = Hp * Wp, M = B * T, C = cfg_.embed_dims, p = cfg_.patch_size;
     const int64_t K = cfg_.in_channels * p * p;
     ops::PostOps embed_post;
@@ -144,10 +148,11 @@ void Vrwkv::prepare_context(ForwardContext& ctx, int64_t B, int64_t H, int64_t W
         .bytes(std::max({blocks.total(), ceiling.total()}));
     // The plan is the pass's whole working memory: a huge image gets a clear error, not an
     // out-of-memory kill.
-    RV_CHECK(static_cast<double>(plan.total()) <= kMaxActivationBytes, ErrorCode::kLimit, "input [", B, ", ",
-             cfg_.in_channels, ", ", H, ", ", W, "] needs ", plan.total() >> 20,
-             " MiB of working memory, over the limit of ", static_cast<int64_t>(kMaxActivationBytes) >> 20,
-             " MiB: use a smaller image or batch, or drop --no-resize");
+    RV_CHECK(plan.total() <= static_cast<uint64_t>(limits().max_activation_bytes), ErrorCode::kLimit,
+             "input [", B, ", ", cfg_.in_channels, ", ", H, ", ", W, "] needs ", plan.total() >> 20,
+             " MiB of working memory, over the limit of ", limits().max_activation_bytes >> 20,
+             " MiB: use a smaller image or batch, or drop --no-resize (or raise --max-activation-bytes / "
+             "RV_MAX_ACTIVATION_BYTES)");
     ctx.ws.rewind(0);
     ctx.ws.reserve(plan.total());
     ctx.B = B;

@@ -37,10 +37,6 @@ std::string find_backbone_prefix(const weights::WeightStore& store);
 // file does not look like a VRWKV checkpoint.
 CheckpointStructure detect_structure(const weights::WeightStore& store, const std::string& prefix);
 
-// Upper bound on the activation memory of one forward pass, so that a huge image gives a clear
-// error instead of an out-of-memory kill.
-inline constexpr double kMaxActivationBytes = 8.0 * (1 << 30);
-
 class Vrwkv {
 public:
     // Loads every backbone parameter under `prefix`. The checkpoint decides key_norm and layer
@@ -56,7 +52,9 @@ public:
     void check_input(int64_t B, int64_t Cin, int64_t H, int64_t W, int64_t& Hp, int64_t& Wp) const;
 
     // Sizes ctx for this input shape: its workspace, matmul scratch and the resized position
-    // embedding; kLimit when the pass would need more than kMaxActivationBytes. Does nothing when
+    // embedding; kLimit when the image has more than rv::limits().max_tokens patch tokens or the
+    // pass would need more than limits().max_activation_bytes (vision/core/limits.h), so a huge
+    // image gives a clear error instead of an out-of-memory kill. Does nothing when
     // ctx is already sized for this shape.
     void prepare_context(ForwardContext& ctx, int64_t B, int64_t H, int64_t W) const;
 
