@@ -9,6 +9,7 @@
 
 #include "apps/app_common.h"
 #include "apps/commands.h"
+#include "vision/core/error.h"
 #include "vision/core/limits.h"
 #include "vision/core/stop_signal.h"
 
