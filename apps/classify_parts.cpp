@@ -41,28 +41,40 @@ std::string csv_rows(const std::string& file, const std::vector<metrics::Ranked>
 bool read_csv_record(std::istream& in, std::string* raw, std::string* first) {
     raw->clear();
     first->clear();
-    bool in_quotes = false, first_done = false, any = false;
-    char c;
-    while (in.get(c)) {
-        any = true;
-        raw->push_back(c);
-        if (c == '"') {
-            // "" inside quotes is a literal quote; the first " of the pair toggles, the second
-            // toggles back, and only one is kept in the unquoted field.
-            if (in_quotes && in.peek() == '"') {
-                in.get(c);
-                raw->push_back(c);
-                if (!first_done) first->push_back('"');
+    std::string line;
+    if (!std::getline(in, line)) return false;
+    bool newline = !in.eof();
+    // Fast path (merge reads millions of rows): a line without quotes is a whole record.
+    if (line.find('"') == std::string::npos) {
+        first->assign(line, 0, line.find(','));
+        *raw = std::move(line);
+        if (newline) raw->push_back('\n');
+        return true;
+    }
+    bool in_quotes = false, first_done = false;
+    for (;;) {
+        for (size_t i = 0; i < line.size(); ++i) {
+            const char c = line[i];
+            if (c == '"') {
+                // "" inside quotes is one literal quote.
+                if (in_quotes && i + 1 < line.size() && line[i + 1] == '"') {
+                    if (!first_done) first->push_back('"');
+                    ++i;
+                    continue;
+                }
+                in_quotes = !in_quotes;
                 continue;
             }
-            in_quotes = !in_quotes;
-            continue;
+            if (!in_quotes && c == ',') first_done = true;
+            if (!first_done) first->push_back(c);
         }
-        if (!in_quotes && c == '\n') break;
-        if (!in_quotes && c == ',') first_done = true;
-        if (!first_done) first->push_back(c);
+        raw->append(line);
+        if (newline) raw->push_back('\n');
+        if (!in_quotes || !newline) return true;
+        if (!first_done) first->push_back('\n');  // a line break inside a quoted field
+        if (!std::getline(in, line)) return true;
+        newline = !in.eof();
     }
-    return any;
 }
 
 namespace {

@@ -66,12 +66,12 @@ int run_sharded(const ClassifyFlags& f, const GlobalOptions& g) {
     RV_CHECK(f.format_option == nullptr || f.format_option->count() == 0 || f.format == "csv",
              ErrorCode::kInvalidArgument, "--num-parts writes CSV part files; --format ", f.format,
              " is only available without it");
-    const std::vector<std::string> files = collect_images(f.batch.input);
-    RV_CHECK(!files.empty(), ErrorCode::kNotFound, "no image files under '", f.batch.input, "'");
     ClassifyPart job;
     job.out_dir = f.batch.output;
     job.part = f.batch.part();
-    job.items = select_part(files, job.part);
+    size_t total = 0;
+    job.items = collect_part(f.batch.input, job.part, {}, &total);
+    RV_CHECK(total > 0, ErrorCode::kNotFound, "no image files under '", f.batch.input, "'");
     job.settings = settings_of(f);
     job.chunk = static_cast<size_t>(f.chunk);
     job.overwrite = f.batch.overwrite;

@@ -126,6 +126,48 @@ std::vector<std::string> select_part(const std::vector<std::string>& sorted_item
     return mine;
 }
 
+namespace {
+
+// The part's lines of a list sorted strictly by bytes, streamed; false if the list is not.
+bool stream_sorted_list(const std::string& list_path, const Part& part, std::vector<std::string>* mine,
+                        size_t* count) {
+    std::ifstream f(list_path, std::ios::binary);
+    RV_CHECK(f.good(), ErrorCode::kNotFound, "input list '", list_path,
+             "' cannot be read (-i @FILE names a text file with one input path a line)");
+    std::string line, prev;
+    size_t i = 0;
+    const auto n = static_cast<size_t>(part.num_parts), k = static_cast<size_t>(part.part_id);
+    while (std::getline(f, line)) {
+        if (!line.empty() && line.back() == '\r') line.pop_back();
+        if (line.empty()) continue;
+        if (i > 0 && !(prev < line)) return false;
+        if (i % n == k) mine->push_back(line);
+        prev.swap(line);
+        ++i;
+    }
+    RV_CHECK(!f.bad(), ErrorCode::kIo, "error while reading the input list '", list_path, "'");
+    *count = i;
+    return true;
+}
+
+}  // namespace
+
+std::vector<std::string> collect_part(const std::string& spec, const Part& part, const ItemFilter& filter,
+                                      size_t* total) {
+    select_part({}, part);  // validates N and K
+    if (!spec.empty() && spec[0] == '@') {
+        std::vector<std::string> mine;
+        size_t count = 0;
+        if (stream_sorted_list(spec.substr(1), part, &mine, &count)) {
+            if (total) *total = count;
+            return mine;
+        }
+    }
+    const std::vector<std::string> all = collect_items(spec, filter);
+    if (total) *total = all.size();
+    return select_part(all, part);
+}
+
 std::string item_relative_path(const std::string& spec, const std::string& item) {
     fs::path rel;
     if (!spec.empty() && spec[0] == '@') {

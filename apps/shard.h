@@ -77,6 +77,13 @@ struct ItemFilter {
 // A missing FILE/DIR/LIST throws rv::Error(kNotFound).
 std::vector<std::string> collect_items(const std::string& spec, const ItemFilter& filter = {});
 
+// select_part(collect_items(spec, filter), part), but a @LIST that is already sorted by bytes
+// without duplicates (`LC_ALL=C sort -u`) is streamed, keeping only this part's lines: memory
+// O(items / N) instead of O(items), which matters at 100 M paths. Any other list is read whole
+// and sorted. *total (optional) gets the number of items of all parts.
+std::vector<std::string> collect_part(const std::string& spec, const Part& part,
+                                      const ItemFilter& filter = {}, size_t* total = nullptr);
+
 // sorted_items[K::N] (strided, so parts are balanced). Throws kInvalidArgument unless N >= 1 and
 // 0 <= K < N. The input must already be sorted (collect_items does it).
 std::vector<std::string> select_part(const std::vector<std::string>& sorted_items, const Part& part);

@@ -155,6 +155,27 @@ TEST_F(Shard, ListInputIsSortedDeduplicatedAndMatchesTheFolder) {
     EXPECT_EQ(run_cli(classify({"-i", "@" + dir_ + "/no-such-list.txt"})).status, 1);
 }
 
+TEST_F(Shard, SortedListIsStreamedToTheSameParts) {
+    // A list already in byte order without duplicates is streamed (memory per part, not per job):
+    // each part must still be exactly the folder's part.
+    std::vector<std::string> all;
+    for (const auto& e : fs::recursive_directory_iterator(in_))
+        if (e.is_regular_file()) all.push_back(e.path().string());
+    std::sort(all.begin(), all.end());
+    {
+        std::ofstream list(dir_ + "/sorted.txt", std::ios::binary);
+        for (const auto& f : all) list << f << "\n";
+    }
+    for (int k = 0; k < 3; ++k) {
+        ASSERT_EQ(part(k, 3).status, 0);
+        const auto from_dir = manifest_items(part_path(k, 3, ".manifest"));
+        ASSERT_EQ(part(k, 3, {"--overwrite"}, "@" + dir_ + "/sorted.txt").status, 0);
+        EXPECT_EQ(manifest_items(part_path(k, 3, ".manifest")), from_dir) << "part " << k;
+    }
+    ASSERT_EQ(run_cli({"merge", "-q", "-o", out_}).status, 0);
+    EXPECT_EQ(slurp(out_ + "/results.csv"), unsharded_csv());
+}
+
 TEST_F(Shard, InvalidPartArgumentsAreUsageErrors) {
     EXPECT_EQ(part(3, 3).status, 2);   // K must be < N
     EXPECT_EQ(part(-1, 3).status, 2);  // K >= 0
@@ -183,6 +204,20 @@ TEST_F(Shard, MergeIsByteIdenticalToAnUnshardedRun) {
     ASSERT_EQ(part(1, 3, {"--overwrite", "--threads", "1", "--mode", "latency", "--chunk", "1"}).status, 0);
     ASSERT_EQ(run_cli({"merge", "-q", "-o", out_}).status, 0);
     EXPECT_EQ(slurp(out_ + "/results.csv"), merged);
+}
+
+TEST_F(Shard, MergeReadsQuotedFilenames) {
+    // A comma, a quote and a line break in a path: CSV-quoted rows, one record over two lines.
+    image::save_png(in_ + "/b/x,y.png", noise_image(21, 21, 11));
+    image::save_png(in_ + "/b/say \"hi\".png", noise_image(22, 21, 12));
+    image::save_png(in_ + "/b/two\nlines.png", noise_image(23, 21, 13));
+    for (int k = 0; k < 3; ++k) ASSERT_EQ(part(k, 3).status, 0);
+    const auto m = run_cli({"merge", "-o", out_});
+    ASSERT_EQ(m.status, 0) << m.err;
+    const std::string merged = slurp(out_ + "/results.csv");
+    EXPECT_EQ(merged, unsharded_csv());
+    EXPECT_NE(merged.find("x,y.png\","), std::string::npos);
+    EXPECT_NE(merged.find("say \"\"hi\"\".png\","), std::string::npos);
 }
 
 TEST_F(Shard, MergeNamesMissingPartsAndWritesNothing) {
