@@ -26,8 +26,8 @@ struct EvalSubcommand {
     Runner run;
 };
 EvalSubcommand add_eval_restore(CLI::App& eval, const GlobalOptions& global);
-EvalSubcommand add_eval_seg(CLI::App& eval, const GlobalOptions& global);   // apps/cmd_eval_seg.cpp
-Runner add_segment(CLI::App& app, const GlobalOptions& global);              // apps/cmd_segment.cpp
+EvalSubcommand add_eval_seg(CLI::App& eval, const GlobalOptions& global);  // apps/cmd_eval_seg.cpp
+Runner add_segment(CLI::App& app, const GlobalOptions& global);            // apps/cmd_segment.cpp
 Runner add_merge(CLI::App& app, const GlobalOptions& global);  // apps/cmd_merge.cpp (sharded runs)
 
 }  // namespace rv::apps
