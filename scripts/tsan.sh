@@ -8,7 +8,7 @@
 # libtbb is not built with TSan, so its internal synchronisation is invisible to TSan; TBB 2021
 # publishes task hand-offs through std::atomic in its headers (instrumented in our code), and the
 # tests here pass clean with it. The kernels' tests (oneDNN with libgomp's OpenMP, also
-# uninstrumented) are left out: libgomp's barriers are unknown to TSan and give false reports.
+# uninstrumented) are left out, not yet tried: libgomp's barriers are unknown to TSan.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${1:-/work/build-tsan}
