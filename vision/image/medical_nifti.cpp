@@ -10,6 +10,7 @@
 #include <memory>
 
 #include "vision/core/error.h"
+#include "vision/core/limits.h"
 
 namespace rv::image::nifti {
 namespace {
@@ -81,11 +82,21 @@ void check_data(const std::string& path, const std::vector<uint8_t>& h) {
         RV_CHECK(d >= 1, ErrorCode::kShapeMismatch, "'", path, "' has size ", d, " along axis ", a - 1,
                  "; an empty volume cannot be segmented");
         count *= d;
+        // Seven int16 sizes can overflow int64; a volume this large is refused long before that.
+        // The check runs per axis, so count never exceeds 2^32 * 32767 before it fires.
+        RV_CHECK(count <= limits().max_tensor_bytes, ErrorCode::kLimit, "'", path, "' declares at least ",
+                 count, " voxels, over the limit of ", limits().max_tensor_bytes,
+                 " (raise it with --max-tensor-bytes or RV_MAX_TENSOR_BYTES)");
     }
     const int16_t datatype = load<int16_t>(h, kDatatype, swap);
     const int16_t bitpix = load<int16_t>(h, kBitpix, swap);
     RV_CHECK(bitpix > 0 && bitpix % 8 == 0, ErrorCode::kCorruptFile, "'", path, "' has bitpix ", bitpix);
-    const auto offset = static_cast<int64_t>(load<float>(h, kVoxOffset, swap));
+    // vox_offset is a float in the header: converting a huge, negative or NaN one to an integer is
+    // undefined behaviour (found by fuzz_nifti), so range-check it as a float first.
+    const float vox_offset = load<float>(h, kVoxOffset, swap);
+    RV_CHECK(std::isfinite(vox_offset) && vox_offset >= 0.0f && vox_offset < 1.0e12f, ErrorCode::kCorruptFile,
+             "'", path, "' has an invalid vox_offset ", vox_offset, " (a byte offset is expected)");
+    const auto offset = static_cast<int64_t>(vox_offset);
     const int64_t need = count * (bitpix / 8);
     GzFile f(gzopen(path.c_str(), "rb"));
     RV_CHECK(f, ErrorCode::kIo, "cannot open '", path, "'");
