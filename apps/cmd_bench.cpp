@@ -107,7 +107,7 @@ void run_stream(const heads::Classifier& model, const Tensor& input, const Bench
 }
 
 int run(const BenchFlags& f, const GlobalOptions& g) {
-    const int threads = set_num_threads(g.threads);
+    const int threads = set_num_threads(resolve_threads(g));
     bool random_weights = false;
     heads::Classifier model = load_model(f.model.model, f.model, random_weights);
     f.engine.prepare(model);

@@ -59,7 +59,7 @@ int64_t folder_to_class(const std::string& folder, const std::vector<std::string
 }
 
 int run(const EvalFlags& f, const GlobalOptions& g) {
-    set_num_threads(g.threads);
+    set_num_threads(resolve_threads(g));
     heads::Classifier model = heads::Classifier::load(f.model.model, f.model.options());
     f.engine.prepare(model);
     if (g.verbose) describe_model(model);

@@ -86,7 +86,7 @@ std::string output_stem(const std::string& spec, const std::string& item) {
 int run(const SegmentFlags& f, const GlobalOptions& g) {
     f.batch.validate();
     RV_CHECK(f.slices_per_batch >= 1, ErrorCode::kInvalidArgument, "--batch must be at least 1");
-    set_num_threads(g.threads);
+    set_num_threads(resolve_threads(g));
     const auto t_start = std::chrono::steady_clock::now();
     const heads::Segmenter model = heads::Segmenter::load(f.model);
     const heads::SliceNet net = heads::segmenter_net(model);
