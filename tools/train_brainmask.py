@@ -24,7 +24,7 @@ import torch.nn.functional as F
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import brainmask_data as bd  # noqa: E402
 from rwkv_ref.rwkv_unet import build_unet, config_json_text, preset_config, unused_keys  # noqa: E402
-from rwkv_ref.safetensors_io import save_safetensors  # noqa: E402
+from rwkv_ref.safetensors_io import load_safetensors, save_safetensors  # noqa: E402
 
 CONFIG = {"arch": "rwkv_unet_n", "num_classes": 2, "img_size": bd.INPUT, "name": "brainmask_t1"}
 
@@ -55,6 +55,9 @@ def main():
     ap.add_argument("--eval-every", type=int, default=40)
     ap.add_argument("--out", default="data/models/brainmask_t1.safetensors")
     ap.add_argument("--log", default="")
+    ap.add_argument("--init", default=None,
+                    help="start from these weights (a second, fine-tuning stage); unused keys keep their init")
+    ap.add_argument("--warmup", type=float, default=0.03, help="fraction of the budget with a linear LR warm-up")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
@@ -79,6 +82,13 @@ def main():
     model = build_unet(preset_config(**CONFIG), wkv_impl="matrix").to(memory_format=torch.channels_last)
     n_params = sum(v.numel() for k, v in model.state_dict().items() if k not in set(unused_keys(model)))
     log(f"config {config_json_text(model.cfg)}  parameters used {n_params}")
+    if args.init:
+        init_tensors, _ = load_safetensors(args.init)
+        missing, unexpected = model.load_state_dict(init_tensors, strict=False)
+        bad = [k for k in missing if k not in set(unused_keys(model))]
+        if bad or unexpected:
+            raise SystemExit(f"--init {args.init}: missing {bad[:5]} unexpected {list(unexpected)[:5]}")
+        log(f"init from {args.init}")
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4)
     budget = args.minutes * 60.0
     t0 = time.time()
@@ -86,7 +96,7 @@ def main():
     step = 0
 
     def lr_at(frac):
-        warm = 0.03
+        warm = args.warmup
         return args.lr * (frac / warm if frac < warm else 0.5 * (1 + np.cos(np.pi * min(1.0, (frac - warm) / (1 - warm)))))
 
     def validate():
@@ -139,7 +149,7 @@ def main():
     model.load_state_dict(best[1])
     digest = save_model(model, args.out, {"step": best[2], "steps_total": step, "heldout_dice": best[0],
                                           "seed": args.seed, "minutes": args.minutes, "batch": args.batch,
-                                          "lr": args.lr})
+                                          "lr": args.lr, "init": args.init})
     log(f"wrote {args.out} sha256 {digest}")
 
 
