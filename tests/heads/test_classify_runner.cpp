@@ -13,6 +13,7 @@
 #include "heads/classifier.h"
 #include "heads/classify_runner.h"
 #include "vision/core/error.h"
+#include "vision/core/limits.h"
 #include "vision/core/threading.h"
 #include "vision/ops/linear.h"
 
@@ -109,18 +110,27 @@ TEST(ClassifyRunner, RejectsBadOptions) {
 namespace rv::test {
 namespace {
 
-// A huge input is refused from the exact working-memory plan, before anything is allocated.
+// A huge input is refused before anything is allocated: first by the token limit, and when that is
+// raised, from the exact working-memory plan.
 TEST(ClassifyRunner, HugeInputGetsALimitErrorNotAnOomKill) {
     const heads::Classifier model = heads::Classifier::load("vrwkv_fmnist");
-    backbone::ForwardContext ctx;
-    try {
-        model.run_matmuls_only(ctx, {1, 1, 100000, 100000});
-        FAIL() << "expected a kLimit error";
-    } catch (const Error& e) {
-        EXPECT_EQ(e.code(), ErrorCode::kLimit);
-        EXPECT_NE(std::string(e.what()).find("MiB of working memory"), std::string::npos) << e.what();
+    const Limits saved = limits();
+    for (const bool raise_tokens : {false, true}) {
+        Limits l = saved;
+        if (raise_tokens) l.max_tokens = int64_t{1} << 40;
+        set_limits(l);
+        backbone::ForwardContext ctx;
+        try {
+            model.run_matmuls_only(ctx, {1, 1, 100000, 100000});
+            ADD_FAILURE() << "expected a kLimit error";
+        } catch (const Error& e) {
+            EXPECT_EQ(e.code(), ErrorCode::kLimit);
+            const char* expected = raise_tokens ? "MiB of working memory" : "patch tokens";
+            EXPECT_NE(std::string(e.what()).find(expected), std::string::npos) << e.what();
+        }
+        EXPECT_EQ(ctx.ws.capacity(), 0u);
     }
-    EXPECT_EQ(ctx.ws.capacity(), 0u);
+    set_limits(saved);
 }
 
 }  // namespace
