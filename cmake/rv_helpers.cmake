@@ -2,7 +2,9 @@
 # only (dependencies come in through imported targets, hence -isystem), optional sanitizers.
 # Never build for the host CPU only: kernels are compiled per ISA and dispatched at run time.
 
-set(RV_WARNINGS -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Wcast-align -Wunused
+# -Wconversion: an implicit narrowing (int64 -> int, double -> float, float -> int) is where index
+# and numeric bugs hide; every conversion in our code is written out.
+set(RV_WARNINGS -Wall -Wextra -Wpedantic -Wconversion -Wshadow -Wnon-virtual-dtor -Wcast-align -Wunused
                 -Woverloaded-virtual -Wdouble-promotion -Wformat=2)
 if(RV_WERROR)
   list(APPEND RV_WARNINGS -Werror)

@@ -49,7 +49,7 @@ weights::WeightStore random_checkpoint(const backbone::VrwkvConfig& cfg, uint64_
             return static_cast<float>(-5.0 + 8.0 * std::pow(h, 0.7 + 1.3 * ratio));
         });
         add(l + "att.spatial_first", {C}, [&](int64_t c) {
-            const double zigzag = ((c + 1) % 3 - 1) * 0.5;
+            const double zigzag = static_cast<double>((c + 1) % 3 - 1) * 0.5;
             return static_cast<float>(std::log(0.3) + zigzag);
         });
         for (const char* m : {"k", "v", "r"}) add(l + "att.spatial_mix_" + m, {1, 1, C}, mix);
